@@ -1,0 +1,790 @@
+/*
+ * gateway: owns every module and moves events between them. Sockets and
+ * alarms produce events; each goes on its object's FIFO; objects with a
+ * queued event and none in flight wait on the ready list until the pool
+ * can take a request; the response is parsed and applied (frames, closes,
+ * attachment and tag changes, alarm) before the object's next event is
+ * sent, so a handler always sees the effects of the previous event.
+ */
+#include <config.h>	/* autoconf's, found first on the include path */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "alarm.h"
+#include "config.h"
+#include "fcgi.h"
+#include "gateway.h"
+#include "log.h"
+#include "object.h"
+#include "pool.h"
+#include "registry.h"
+#include "response.h"
+#include "router.h"
+#include "server.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define TICK_MS		100
+#define READER_CHECK_MS	5000
+#define COLLECT_MS	10000
+
+struct gateway {
+	const struct config	*cfg;
+	struct router		*router;
+	struct server		*server;
+	struct registry		*registry;
+	struct objects		*objects;
+	struct pool		*pool;
+	struct alarm		*alarm;
+	MDB_env			*genv;
+	struct store_gateway_dbs dbs;
+	char			*state_dir;
+	char			*gateway_dir;
+	struct response_limits	 limits;
+	struct buf		 nv;	/* reused per request */
+	struct buf		 req;	/* reused per request */
+	lws_sorted_usec_list_t	 tick;
+	int			 sigfd;
+	int			 stop;
+	int64_t			 next_reader_check;
+	int64_t			 next_collect;
+};
+
+static void	gateway_dispatch(struct gateway *gw);
+
+int
+gateway_can_accept(struct gateway *gw)
+{
+	return registry_count(gw->registry) <
+	    (size_t)gw->cfg->max_connections;
+}
+
+/* Pauses reading from an object's sockets while its queue is full. */
+static void
+gateway_flow(struct gateway *gw, struct object *o)
+{
+	size_t		 qlen = object_queue_len(o);
+	size_t		 max = gw->cfg->object_queue_max;
+	struct conn	*c;
+	int		 pause;
+
+	if (!object_paused(o) && qlen >= max)
+		pause = 1;
+	else if (object_paused(o) && qlen <= max / 2)
+		pause = 0;
+	else
+		return;
+	object_set_paused(o, pause);
+	log_info("%s: object %s queue=%zu: reading %s", __func__,
+	    object_name(o), qlen, pause ? "paused" : "resumed");
+	for (c = conn_first_of(o); c != NULL; c = conn_next_of(c))
+		server_pause(c, pause);
+}
+
+static void
+gateway_enqueue(struct gateway *gw, struct object *o, struct event *ev)
+{
+	object_push(o, ev);
+	gateway_flow(gw, o);
+	objects_mark_ready(gw->objects, o);
+	gateway_dispatch(gw);
+}
+
+struct conn *
+gateway_conn_open(struct gateway *gw, struct lws *wsi, const char *object,
+    const char *remote, const char *uri, struct buf *headers)
+{
+	struct object	*o = objects_get(gw->objects, object);
+	struct conn	*c;
+	struct event	*ev;
+
+	c = registry_add(gw->registry, o, wsi, remote, alarm_now_ms());
+	conn_set_uri(c, uri);
+	if (object_paused(o))
+		server_pause(c, 1);
+	ev = event_new(EVENT_CONNECT, c);
+	/* the connect event carries the upgrade headers, already encoded */
+	ev->len = buf_size(headers);
+	ev->payload = xmemdup(buf_head(headers), ev->len);
+	log_debug("%s: connection %s object=%s remote=%s", __func__,
+	    conn_id(c), object, remote);
+	gateway_enqueue(gw, o, ev);
+	return c;
+}
+
+void
+gateway_conn_message(struct gateway *gw, struct conn *c, uint8_t *payload,
+    size_t len, int binary)
+{
+	struct event	*ev = event_new(EVENT_MESSAGE, c);
+
+	ev->payload = payload;
+	ev->len = len;
+	ev->binary = binary;
+	gateway_enqueue(gw, conn_object(c), ev);
+}
+
+void
+gateway_conn_error(struct gateway *gw, struct conn *c, const char *what)
+{
+	struct event	*ev = event_new(EVENT_ERROR, c);
+
+	ev->text = xstrdup(what);
+	gateway_enqueue(gw, conn_object(c), ev);
+}
+
+void
+gateway_conn_closed(struct gateway *gw, struct conn *c, int code,
+    const char *reason, int clean)
+{
+	struct object	*o = conn_object(c);
+	struct event	*ev;
+
+	log_debug("%s: connection %s closed code=%d clean=%d", __func__,
+	    conn_id(c), code, clean);
+	if (!conn_refused(c)) {
+		ev = event_new(EVENT_CLOSE, c);
+		ev->close_code = code;
+		ev->close_clean = clean;
+		ev->text = xstrdup(reason != NULL ? reason : "");
+		conn_detach(c);
+		gateway_enqueue(gw, o, ev);
+	} else
+		conn_detach(c);
+}
+
+static void
+gateway_alarm_due(const char *object, void *arg)
+{
+	struct gateway	*gw = arg;
+	struct object	*o = objects_get(gw->objects, object);
+	struct event	*ev;
+
+	if (object_alarm(o) < 0 || object_alarm_pending(o))
+		return;
+	log_info("%s: alarm fired object=%s retry=%d", __func__, object,
+	    object_alarm_retry(o));
+	ev = event_new(EVENT_ALARM, NULL);
+	ev->alarm_ms = object_alarm(o);
+	object_set_alarm_pending(o, 1);
+	gateway_enqueue(gw, o, ev);
+}
+
+void
+gateway_wake(struct gateway *gw)
+{
+	if (gw->alarm != NULL)
+		alarm_drain(gw->alarm, gateway_alarm_due, gw);
+}
+
+static const char *const event_names[] = {
+	"connect", "message", "close", "error", "alarm",
+};
+
+static void
+nv_add_int(struct buf *nv, const char *name, long long v)
+{
+	char	num[32];
+
+	snprintf(num, sizeof num, "%lld", v);
+	fcgi_param_add_str(nv, name, num);
+}
+
+/* Builds the whole FastCGI request for ev into gw->req. */
+static void
+gateway_encode(struct gateway *gw, struct object *o, struct event *ev)
+{
+	struct buf	*nv = &gw->nv;
+	struct conn	*c = ev->conn;
+	const char	*att, *uri, *q;
+	size_t		 alen, body_len = 0;
+	const void	*body = NULL;
+
+	buf_reset(nv);
+	buf_reset(&gw->req);
+	fcgi_param_add_str(nv, "REQUEST_METHOD", "POST");
+	fcgi_param_add_str(nv, "GATEWAY_INTERFACE", "CGI/1.1");
+	fcgi_param_add_str(nv, "SERVER_PROTOCOL", "HTTP/1.1");
+	fcgi_param_add_str(nv, "SERVER_SOFTWARE", "torpor/" PACKAGE_VERSION);
+	fcgi_param_add_str(nv, "TORPOR_EVENT", event_names[ev->type]);
+	fcgi_param_add_str(nv, "TORPOR_OBJECT", object_name(o));
+	nv_add_int(nv, "TORPOR_EVENT_ID", (long long)object_next_event_id(o));
+	nv_add_int(nv, "TORPOR_CONNECTIONS", object_conn_count(o));
+	fcgi_param_add_str(nv, "TORPOR_STORE", gw->state_dir);
+	fcgi_param_add_str(nv, "TORPOR_GATEWAY_STORE", gw->gateway_dir);
+	fcgi_param_add_str(nv, "TORPOR_DURABILITY",
+	    store_durability_name(gw->cfg->durability));
+	if (object_alarm(o) >= 0)
+		nv_add_int(nv, "TORPOR_ALARM", (long long)object_alarm(o));
+	if (c != NULL) {
+		uri = conn_uri(c);
+		q = strchr(uri, '?');
+		fcgi_param_add(nv, "REQUEST_URI", 11, uri, strlen(uri));
+		fcgi_param_add_str(nv, "QUERY_STRING", q != NULL ? q + 1 : "");
+		fcgi_param_add_str(nv, "REMOTE_ADDR", conn_remote(c));
+		fcgi_param_add_str(nv, "TORPOR_CONNECTION", conn_id(c));
+		fcgi_param_add_str(nv, "TORPOR_TAGS", conn_tags(c));
+		att = conn_attachment(c, &alen);
+		fcgi_param_add(nv, "TORPOR_ATTACHMENT", 17, att, alen);
+	} else {
+		fcgi_param_add_str(nv, "REQUEST_URI", "/");
+		fcgi_param_add_str(nv, "QUERY_STRING", "");
+	}
+	switch (ev->type) {
+	case EVENT_CONNECT:
+		buf_append(nv, ev->payload, ev->len);	/* HTTP_* params */
+		break;
+	case EVENT_MESSAGE:
+		fcgi_param_add_str(nv, "TORPOR_FRAME",
+		    ev->binary ? "binary" : "text");
+		fcgi_param_add_str(nv, "CONTENT_TYPE", ev->binary ?
+		    "application/octet-stream" : "text/plain; charset=utf-8");
+		body = ev->payload;
+		body_len = ev->len;
+		break;
+	case EVENT_CLOSE:
+		nv_add_int(nv, "TORPOR_CLOSE_CODE", ev->close_code);
+		fcgi_param_add_str(nv, "TORPOR_CLOSE_REASON", ev->text);
+		fcgi_param_add_str(nv, "TORPOR_CLOSE_CLEAN",
+		    ev->close_clean ? "1" : "0");
+		break;
+	case EVENT_ERROR:
+		fcgi_param_add_str(nv, "TORPOR_ERROR", ev->text);
+		break;
+	case EVENT_ALARM:
+		nv_add_int(nv, "TORPOR_ALARM_RETRY", object_alarm_retry(o));
+		break;
+	}
+	nv_add_int(nv, "CONTENT_LENGTH", (long long)body_len);
+	fcgi_encode_request(&gw->req, 1, nv, body, body_len);
+}
+
+/* Writes registry and object changes before a handler can look at them. */
+static void
+gateway_flush(struct gateway *gw)
+{
+	MDB_txn	*txn = NULL;
+	int	 rc;
+
+	registry_flush(gw->registry);
+	rc = mdb_txn_begin(gw->genv, NULL, 0, &txn);
+	if (rc == 0) {
+		rc = objects_flush(gw->objects, txn);
+		if (rc == 0)
+			rc = -mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	} else
+		rc = -rc;
+	if (rc != 0)
+		log_error("%s: gateway env write failed: %s", __func__,
+		    store_strerror(rc));
+}
+
+static void
+gateway_dispatch(struct gateway *gw)
+{
+	struct object	*o;
+	struct event	*ev;
+	int		 flushed = 0, rc;
+
+	while (pool_can_take(gw->pool) &&
+	    (o = objects_next_ready(gw->objects)) != NULL) {
+		ev = object_pop(o);
+		if (ev == NULL)
+			continue;
+		gateway_flow(gw, o);
+		gateway_encode(gw, o, ev);
+		if (!flushed) {
+			gateway_flush(gw);
+			flushed = 1;
+		}
+		object_set_in_flight(o, 1);
+		rc = pool_submit(gw->pool, &gw->req, ev);
+		if (rc != 0) {
+			/* could not start a handler: put it back, try on a tick */
+			object_set_in_flight(o, 0);
+			ev->next = NULL;
+			object_requeue(o, ev);
+			objects_mark_ready(gw->objects, o);
+			break;
+		}
+	}
+}
+
+static void
+gateway_close_failed(struct gateway *gw, struct event *ev, const char *cause)
+{
+	struct object	*o = ev->obj;
+
+	log_warn("%s: object=%s event=%s connection=%s: %s", __func__,
+	    object_name(o), event_names[ev->type],
+	    ev->conn != NULL ? conn_id(ev->conn) : "-", cause);
+	if (ev->conn != NULL && ev->type != EVENT_CLOSE &&
+	    conn_is_open(ev->conn))
+		server_close(ev->conn, 1011, "handler error");
+}
+
+/* A failed alarm run is retried with exponential backoff and jitter. */
+static void
+gateway_alarm_failed(struct gateway *gw, struct event *ev)
+{
+	struct object	*o = ev->obj;
+	int		 retry = object_alarm_retry(o) + 1;
+	int64_t		 delay, at;
+
+	if (object_alarm(o) != ev->alarm_ms)
+		return;	/* something set a new alarm meanwhile: it wins */
+	if (retry > gw->cfg->alarm_retries) {
+		log_error("%s: alarm of object %s failed %d times, giving up",
+		    __func__, object_name(o), retry);
+		object_set_alarm_retry(o, 0);
+		object_set_alarm(o, -1);
+		alarm_set(gw->alarm, object_name(o), -1);
+		return;
+	}
+	delay = 2000LL << (retry - 1 > 20 ? 20 : retry - 1);
+	delay += (int64_t)(random() % (delay / 4 + 1));
+	at = alarm_now_ms() + delay;
+	log_warn("%s: alarm of object %s failed; retry %d in %lld ms",
+	    __func__, object_name(o), retry, (long long)delay);
+	object_set_alarm_retry(o, retry);
+	object_set_alarm(o, at);
+	alarm_set(gw->alarm, object_name(o), at);
+}
+
+static struct conn *
+gateway_target_conn(struct gateway *gw, struct event *ev,
+    const struct action *a)
+{
+	if (a->target == TARGET_CONNECTION)
+		return registry_find(gw->registry, a->target_name);
+	return ev->conn != NULL && conn_is_open(ev->conn) ? ev->conn : NULL;
+}
+
+static void
+gateway_send_action(struct gateway *gw, struct event *ev,
+    const struct action *a)
+{
+	struct conn	*c, *next;
+
+	if (a->target == TARGET_TAG || a->target == TARGET_OBJECT) {
+		for (c = conn_first_of(ev->obj); c != NULL; c = next) {
+			next = conn_next_of(c);
+			if (a->except != NULL && strcmp(conn_id(c), a->except) == 0)
+				continue;
+			if (a->target == TARGET_TAG &&
+			    !conn_has_tag(c, a->target_name))
+				continue;
+			server_send(c, a->data, a->len, a->binary);
+		}
+		return;
+	}
+	c = gateway_target_conn(gw, ev, a);
+	if (c != NULL)
+		server_send(c, a->data, a->len, a->binary);
+}
+
+/* Applies the actions of a successful response, in order. */
+static int
+gateway_apply(struct gateway *gw, struct event *ev, const struct response *r)
+{
+	struct object	*o = ev->obj;
+	struct conn	*c;
+	int		 alarm_touched = 0;
+	size_t		 i;
+
+	for (i = 0; i < r->nactions; i++) {
+		const struct action	*a = &r->actions[i];
+
+		switch (a->type) {
+		case ACTION_SEND:
+			gateway_send_action(gw, ev, a);
+			break;
+		case ACTION_CLOSE:
+			if ((c = gateway_target_conn(gw, ev, a)) != NULL)
+				server_close(c, a->close_code,
+				    a->reason != NULL ? a->reason : "");
+			break;
+		case ACTION_ATTACHMENT:
+			if ((c = gateway_target_conn(gw, ev, a)) != NULL)
+				conn_set_attachment(c, a->data != NULL ?
+				    a->data : "", a->data != NULL ? a->len : 0);
+			break;
+		case ACTION_TAGS:
+			if ((c = gateway_target_conn(gw, ev, a)) != NULL)
+				conn_set_tags(c, a->tags, a->ntags);
+			break;
+		case ACTION_ALARM:
+			object_set_alarm(o, a->alarm_ms);
+			object_set_alarm_retry(o, 0);
+			alarm_set(gw->alarm, object_name(o), a->alarm_ms);
+			alarm_touched = 1;
+			break;
+		}
+	}
+	return alarm_touched;
+}
+
+static void
+gateway_refuse(struct gateway *gw, struct event *ev, const struct response *r)
+{
+	char	reason[64];
+	size_t	i;
+
+	if (ev->conn == NULL || !conn_is_open(ev->conn))
+		return;
+	for (i = 0; i < r->nactions; i++)
+		if (r->actions[i].type == ACTION_SEND &&
+		    r->actions[i].target == TARGET_SENDER)
+			server_send(ev->conn, r->actions[i].data,
+			    r->actions[i].len, r->actions[i].binary);
+	conn_set_refused(ev->conn);
+	snprintf(reason, sizeof reason, "refused (%d)", r->status);
+	log_info("%s: connection %s refused by the handler status=%d",
+	    __func__, conn_id(ev->conn), r->status);
+	server_close(ev->conn, 4000 + r->status, reason);
+}
+
+/* The pool's completion callback: every submitted event comes back here once. */
+static void
+gateway_done(void *req_arg, const struct pool_result *res, void *arg)
+{
+	struct gateway	*gw = arg;
+	struct event	*ev = req_arg;
+	struct object	*o = ev->obj;
+	struct response	*r = NULL;
+	const char	*cause = res->cause;
+	int		 rc, ok = 0, touched = 0;
+
+	if (res->ok) {
+		rc = response_parse((const char *)res->body, res->len,
+		    alarm_now_ms(), &gw->limits, &r, &cause);
+		if (rc == 0 && r->status >= 200 && r->status < 300)
+			ok = 1;
+		else if (rc == 0 && ev->type == EVENT_CONNECT &&
+		    r->status >= 400 && r->status < 500) {
+			gateway_refuse(gw, ev, r);
+			ok = 2;
+		} else if (rc == 0)
+			cause = "handler answered with a non-2xx status";
+	}
+	if (ok == 1)
+		touched = gateway_apply(gw, ev, r);
+	else if (ok == 0)
+		gateway_close_failed(gw, ev, cause != NULL ? cause :
+		    "bad response");
+	if (ev->type == EVENT_ALARM) {
+		object_set_alarm_pending(o, 0);
+		if (ok == 0)
+			gateway_alarm_failed(gw, ev);
+		else if (!touched && object_alarm(o) == ev->alarm_ms) {
+			object_set_alarm_retry(o, 0);
+			object_set_alarm(o, -1);
+			alarm_set(gw->alarm, object_name(o), -1);
+		}
+	}
+	response_free(r);
+	object_set_in_flight(o, 0);
+	event_free(ev);
+	objects_mark_ready(gw->objects, o);
+	gateway_dispatch(gw);
+}
+
+static void
+gateway_signals(struct gateway *gw)
+{
+	struct signalfd_siginfo	si;
+
+	while (read(gw->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("%s: signal %d: stopping", __func__,
+			    (int)si.ssi_signo);
+			gw->stop = 1;
+			break;
+		default:
+			break;	/* SIGCHLD: pool_tick reaps */
+		}
+	}
+}
+
+/* Runs every TICK_MS on the loop: signals, pool upkeep, env writes. */
+static void
+gateway_tick(lws_sorted_usec_list_t *sul)
+{
+	struct gateway	*gw = lws_container_of(sul, struct gateway, tick);
+	int64_t		 now = alarm_now_ms();
+	int		 dead;
+
+	gateway_signals(gw);
+	pool_tick(gw->pool, now);
+	gateway_flush(gw);
+	if (now >= gw->next_reader_check) {
+		/* a killed handler keeps its reader slot until checked */
+		mdb_reader_check(gw->genv, &dead);
+		gw->next_reader_check = now + READER_CHECK_MS;
+	}
+	if (now >= gw->next_collect) {
+		objects_collect(gw->objects);
+		gw->next_collect = now + COLLECT_MS;
+	}
+	gateway_dispatch(gw);
+	if (gw->stop)
+		lws_cancel_service(server_context(gw->server));
+	else
+		lws_sul_schedule(server_context(gw->server), 0, &gw->tick,
+		    gateway_tick, TICK_MS * LWS_US_PER_MS);
+}
+
+/* Connections open when an earlier gateway died get their close event now. */
+static void
+gateway_replay_one(const char *object, const char *id, const char *json,
+    size_t len, void *arg)
+{
+	struct gateway	*gw = arg;
+	struct object	*o = objects_get(gw->objects, object);
+	struct conn	*c;
+	struct event	*ev;
+
+	c = registry_add(gw->registry, o, NULL, "", alarm_now_ms());
+	registry_adopt_record(c, id, json, len);
+	ev = event_new(EVENT_CLOSE, c);
+	ev->close_code = 1006;
+	ev->close_clean = 0;
+	ev->text = xstrdup("gateway restarted");
+	conn_detach(c);
+	object_push(o, ev);
+	objects_mark_ready(gw->objects, o);
+	log_info("%s: close replay object=%s connection=%s", __func__,
+	    object, id);
+}
+
+static int
+gateway_load_alarm(const char *object, int64_t at_ms, void *arg)
+{
+	struct gateway	*gw = arg;
+
+	alarm_set(gw->alarm, object, at_ms);
+	return 0;
+}
+
+static int
+gateway_open_store(struct gateway *gw, const char **cause)
+{
+	const struct config	*cfg = gw->cfg;
+	MDB_env			*senv = NULL;
+	MDB_dbi			 sdbi;
+	int			 rc, dead;
+
+	xasprintf(&gw->state_dir, "%s/%s", cfg->store_dir, STORE_STATE_SUBDIR);
+	xasprintf(&gw->gateway_dir, "%s/%s", cfg->store_dir,
+	    STORE_GATEWAY_SUBDIR);
+	/* create the state env now, so a bad --store fails here, clearly */
+	rc = store_state_open(cfg->store_dir, cfg->durability, &senv, &sdbi);
+	if (rc != 0) {
+		log_error("%s: cannot open the state store in %s: %s",
+		    __func__, gw->state_dir, store_strerror(rc));
+		*cause = "store";
+		return rc;
+	}
+	mdb_reader_check(senv, &dead);
+	mdb_env_close(senv);
+	rc = store_gateway_open(cfg->store_dir, 0, &gw->genv, &gw->dbs);
+	if (rc != 0) {
+		log_error("%s: cannot open the gateway store in %s: %s",
+		    __func__, gw->gateway_dir, store_strerror(rc));
+		*cause = "store";
+		return rc;
+	}
+	mdb_reader_check(gw->genv, &dead);
+	return 0;
+}
+
+static int
+gateway_mkdir(const char *dir, mode_t mode)
+{
+	char	*copy = xstrdup(dir), *p;
+	int	 rc = 0;
+
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
+			rc = -errno;
+			goto out;
+		}
+		*p = '/';
+	}
+	if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		rc = -errno;
+	else if (chmod(copy, mode) < 0)
+		rc = -errno;
+out:
+	free(copy);
+	return rc;
+}
+
+static int
+gateway_setup(struct gateway *gw)
+{
+	const struct config	*cfg = gw->cfg;
+	struct pool_config	 pc;
+	const char		*cause = NULL;
+	MDB_txn			*txn = NULL;
+	sigset_t		 mask;
+	size_t			 i;
+	int			 rc;
+
+	gw->sigfd = -1;
+	gw->router = router_create(cfg->max_name);
+	for (i = 0; i < cfg->nroutes; i++)
+		if (router_add(gw->router, cfg->routes[i]) != 0) {
+			log_error("%s: bad route '%s'", __func__, cfg->routes[i]);
+			return -EINVAL;
+		}
+	if ((rc = gateway_mkdir(cfg->run_dir, 0700)) != 0) {
+		log_error("%s: cannot create run dir %s: %s", __func__,
+		    cfg->run_dir, strerror(-rc));
+		return rc;
+	}
+	if ((rc = gateway_open_store(gw, &cause)) != 0)
+		return rc;
+	gw->limits.max_attachment = cfg->max_attachment;
+	gw->limits.max_tags = 10;
+	gw->limits.max_tag_len = 256;
+
+	/* signals arrive on a descriptor read by the tick; threads inherit the mask */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	gw->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (gw->sigfd < 0)
+		return -errno;
+
+	setenv("TORPOR_STORE", gw->state_dir, 1);
+	setenv("TORPOR_GATEWAY_STORE", gw->gateway_dir, 1);
+	setenv("TORPOR_DURABILITY", store_durability_name(cfg->durability), 1);
+
+	gw->registry = registry_create(gw->genv, &gw->dbs);
+	gw->objects = objects_create(gw->genv, &gw->dbs);
+	memset(&pc, 0, sizeof pc);
+	pc.argv = cfg->handler_argv;
+	pc.run_dir = cfg->run_dir;
+	pc.min = cfg->handlers_min;
+	pc.max = cfg->handlers_max;
+	pc.idle_timeout_ms = cfg->idle_timeout_ms;
+	pc.event_timeout_ms = cfg->event_timeout_ms;
+	pc.max_response = cfg->max_response;
+	gw->pool = pool_create(&pc, gateway_done, gw);
+
+	gw->server = server_create(gw, cfg, gw->router, &cause);
+	if (gw->server == NULL) {
+		log_error("%s: %s:%d: %s", __func__, cfg->listen_host,
+		    cfg->listen_port, cause);
+		return -EADDRINUSE;
+	}
+	pool_set_vhost(gw->pool, server_vhost(gw->server));
+	gw->alarm = alarm_start(server_context(gw->server), gw->genv, 1000,
+	    &cause);
+	if (gw->alarm == NULL) {
+		log_error("%s: %s", __func__, cause);
+		return -EAGAIN;
+	}
+	rc = mdb_txn_begin(gw->genv, NULL, MDB_RDONLY, &txn);
+	if (rc == 0) {
+		rc = store_alarm_foreach(txn, &gw->dbs, gateway_load_alarm, gw);
+		mdb_txn_abort(txn);
+	}
+	if (rc != 0)
+		log_error("%s: cannot load alarms: %s", __func__,
+		    store_strerror(rc));
+	rc = registry_replay(gw->registry, gateway_replay_one, gw);
+	if (rc != 0)
+		log_error("%s: close replay failed: %s", __func__,
+		    store_strerror(rc));
+	if ((rc = pool_start(gw->pool)) != 0)
+		return rc;
+	return 0;
+}
+
+static void
+gateway_teardown(struct gateway *gw)
+{
+	alarm_stop(gw->alarm);
+	pool_free(gw->pool);	/* before the context: it closes its sockets */
+	gw->pool = NULL;
+	if (gw->genv != NULL && gw->registry != NULL) {
+		/* a clean stop leaves no connection to replay */
+		MDB_txn	*txn = NULL;
+
+		if (mdb_txn_begin(gw->genv, NULL, 0, &txn) == 0) {
+			mdb_drop(txn, gw->dbs.connections, 0);
+			objects_flush(gw->objects, txn);
+			mdb_txn_commit(txn);
+		}
+	}
+	server_free(gw->server);
+	registry_free(gw->registry);
+	objects_free(gw->objects);
+	router_free(gw->router);
+	if (gw->genv != NULL) {
+		mdb_env_sync(gw->genv, 1);
+		mdb_env_close(gw->genv);
+	}
+	if (gw->sigfd >= 0)
+		close(gw->sigfd);
+	buf_free(&gw->nv);
+	buf_free(&gw->req);
+	free(gw->state_dir);
+	free(gw->gateway_dir);
+}
+
+int
+gateway_run(const struct config *cfg)
+{
+	struct gateway	 gw;
+	int		 rc;
+	size_t		 i;
+
+	memset(&gw, 0, sizeof gw);
+	gw.cfg = cfg;
+	srandom((unsigned int)(getpid() ^ alarm_now_ms()));
+	lws_set_log_level(log_enabled(LOG_LEVEL_DEBUG) ?
+	    LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+	rc = gateway_setup(&gw);
+	if (rc != 0)
+		goto out;
+	for (i = 0; i < cfg->nroutes; i++)
+		log_info("%s: route %s", __func__, cfg->routes[i]);
+	log_info("torpor-gateway %s listening on http://%s:%d/ handler=%s "
+	    "store=%s run-dir=%s handlers=%d:%d durability=%s", PACKAGE_VERSION,
+	    cfg->listen_host, cfg->listen_port, cfg->handler_argv[0],
+	    cfg->store_dir, cfg->run_dir, cfg->handlers_min,
+	    cfg->handlers_max, store_durability_name(cfg->durability));
+	lws_sul_schedule(server_context(gw.server), 0, &gw.tick, gateway_tick,
+	    TICK_MS * LWS_US_PER_MS);
+	gateway_dispatch(&gw);
+	while (!gw.stop)
+		if (lws_service(server_context(gw.server), 0) < 0)
+			break;
+	log_info("%s: stopped", __func__);
+out:
+	gateway_teardown(&gw);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,47 @@
+/*
+ * gateway: the top-level context that owns everything else (config,
+ * server, router, registry, objects, pool, alarm thread, gateway env) and
+ * the glue between them: events in from sockets and alarms, requests out
+ * to the pool in per-object order, responses applied to connections.
+ */
+#ifndef GATEWAY_H
+#define GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct gateway;
+struct config;
+struct conn;
+struct lws;
+
+/* Runs the gateway until SIGTERM/SIGINT. Returns the exit status. */
+int		 gateway_run(const struct config *cfg);
+
+/* --- called by the server module ------------------------------------ */
+
+/* 1 when another connection may be accepted. */
+int		 gateway_can_accept(struct gateway *gw);
+/*
+ * A WebSocket is open on object: registers it and queues its connect
+ * event. headers holds the upgrade request's HTTP_* params, already
+ * FastCGI-encoded (taken over). Returns the conn.
+ */
+struct conn	*gateway_conn_open(struct gateway *gw, struct lws *wsi,
+		    const char *object, const char *remote, const char *uri,
+		    struct buf *headers);
+/* A whole message arrived; payload (malloc'd) is taken over. */
+void		 gateway_conn_message(struct gateway *gw, struct conn *c,
+		    uint8_t *payload, size_t len, int binary);
+/* The gateway is closing c for a protocol or limit violation. */
+void		 gateway_conn_error(struct gateway *gw, struct conn *c,
+		    const char *what);
+/* The socket is gone; queues the close event and drops the socket's ref. */
+void		 gateway_conn_closed(struct gateway *gw, struct conn *c,
+		    int code, const char *reason, int clean);
+/* The loop was woken by lws_cancel_service (alarms are due). */
+void		 gateway_wake(struct gateway *gw);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * torpor-gateway: parse the command line, then hand over to the gateway.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "gateway.h"
+#include "log.h"
+
+int
+main(int argc, char **argv)
+{
+	struct config	cfg;
+	int		rc;
+
+	rc = config_parse(&cfg, argc, argv);
+	if (rc != 0) {
+		config_free(&cfg);
+		return rc > 0 ? 0 : 2;
+	}
+	log_set_level(cfg.log_level);
+	rc = gateway_run(&cfg);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,534 @@
+/*
+ * pool: handler processes as a list of struct proc, each with its own
+ * listening socket and at most one keep-alive FastCGI connection with at
+ * most one request in flight. Failures are judged per process: a process
+ * that loses its connection, dies, times out or answers something that is
+ * not FastCGI fails the request it was serving and is not reused.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "alarm.h"
+#include "fcgi.h"
+#include "log.h"
+#include "pool.h"
+#include "xmalloc.h"
+
+extern char **environ;
+
+enum proc_state {
+	PROC_IDLE,	/* running, no request */
+	PROC_BUSY,	/* a request in flight */
+	PROC_STOPPING,	/* retired or killed, waiting to be reaped */
+};
+
+struct proc {
+	struct pool	*pool;
+	pid_t		 pid;
+	enum proc_state	 state;
+	char		*sock_path;
+	struct lws	*wsi;
+	void		*req_arg;
+	struct buf	 out;
+	struct buf	 in;
+	struct buf	 stdout_buf;
+	int64_t		 started_at;
+	int64_t		 since;		/* busy since, or idle since */
+	int		 answered;	/* served at least one request */
+	struct proc	*next;
+};
+
+struct pool {
+	struct pool_config	 cfg;
+	pool_done_fn		 done;
+	void			*done_arg;
+	struct lws_vhost	*vhost;
+	struct proc		*procs;
+	int			 nprocs;	/* not STOPPING */
+	int			 nbusy;
+	unsigned int		 serial;
+	int			 crash_streak;	/* deaths before answering */
+	int64_t			 no_spawn_until;
+};
+
+static void	proc_fail(struct proc *pr, const char *cause);
+
+struct pool *
+pool_create(const struct pool_config *cfg, pool_done_fn done, void *done_arg)
+{
+	struct pool	*p = xcalloc(1, sizeof *p);
+
+	p->cfg = *cfg;
+	p->done = done;
+	p->done_arg = done_arg;
+	return p;
+}
+
+void
+pool_set_vhost(struct pool *p, struct lws_vhost *vh)
+{
+	p->vhost = vh;
+}
+
+static void
+proc_free(struct proc *pr)
+{
+	if (pr->sock_path != NULL) {
+		unlink(pr->sock_path);
+		free(pr->sock_path);
+	}
+	buf_free(&pr->out);
+	buf_free(&pr->in);
+	buf_free(&pr->stdout_buf);
+	free(pr);
+}
+
+/* Closes the keep-alive connection without waiting for lws to call us back. */
+static void
+proc_disconnect(struct proc *pr)
+{
+	if (pr->wsi == NULL)
+		return;
+	lws_set_opaque_user_data(pr->wsi, NULL);
+	lws_set_timeout(pr->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT,
+	    LWS_TO_KILL_ASYNC);
+	pr->wsi = NULL;
+}
+
+/* Moves a process to STOPPING, sending sig; reaping removes it later. */
+static void
+proc_stop(struct proc *pr, int sig)
+{
+	if (pr->state == PROC_STOPPING)
+		return;
+	if (pr->state == PROC_BUSY)
+		pr->pool->nbusy--;
+	pr->pool->nprocs--;
+	pr->state = PROC_STOPPING;
+	proc_disconnect(pr);
+	if (pr->pid > 0)
+		kill(pr->pid, sig);
+}
+
+void
+pool_free(struct pool *p)
+{
+	struct proc	*pr;
+	int		 status;
+
+	if (p == NULL)
+		return;
+	while ((pr = p->procs) != NULL) {
+		p->procs = pr->next;
+		if (pr->state != PROC_STOPPING)
+			proc_stop(pr, SIGTERM);
+		if (pr->pid > 0)
+			waitpid(pr->pid, &status, 0);
+		proc_free(pr);
+	}
+	free(p);
+}
+
+static int
+proc_listen(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path)
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+	    listen(fd, 16) < 0) {
+		int	e = errno;
+
+		close(fd);
+		unlink(path);
+		return -e;
+	}
+	return fd;
+}
+
+/* Starts one handler with its own listening socket as fd 0. */
+static int
+pool_spawn(struct pool *p, struct proc **out)
+{
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
+	sigset_t			 none, dfl;
+	struct proc			*pr;
+	char				*path = NULL;
+	int				 fd = -1, rc;
+	pid_t				 pid;
+
+	xasprintf(&path, "%s/h-%ld-%u.sock", p->cfg.run_dir, (long)getpid(),
+	    ++p->serial);
+	fd = proc_listen(path);
+	if (fd < 0) {
+		rc = fd;
+		log_error("%s: cannot listen on %s: %s", __func__, path,
+		    strerror(-rc));
+		free(path);
+		return rc;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, 0);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGCHLD);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr,
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&pid, p->cfg.argv[0], &fa, &attr, p->cfg.argv,
+	    environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(fd);
+	if (rc != 0) {
+		log_error("%s: cannot start handler %s: %s", __func__,
+		    p->cfg.argv[0], strerror(rc));
+		unlink(path);
+		free(path);
+		return -rc;
+	}
+	pr = xcalloc(1, sizeof *pr);
+	pr->pool = p;
+	pr->pid = pid;
+	pr->sock_path = path;
+	pr->state = PROC_IDLE;
+	pr->started_at = pr->since = alarm_now_ms();
+	pr->next = p->procs;
+	p->procs = pr;
+	p->nprocs++;
+	log_info("%s: handler started pid=%ld processes=%d", __func__,
+	    (long)pid, p->nprocs);
+	*out = pr;
+	return 0;
+}
+
+int
+pool_start(struct pool *p)
+{
+	struct proc	*pr;
+	int		 rc;
+
+	while (p->nprocs < p->cfg.min)
+		if ((rc = pool_spawn(p, &pr)) != 0)
+			return rc;
+	return 0;
+}
+
+static struct proc *
+pool_idle(const struct pool *p)
+{
+	struct proc	*pr, *best = NULL;
+
+	/* a connected process first: it skips the connect */
+	for (pr = p->procs; pr != NULL; pr = pr->next) {
+		if (pr->state != PROC_IDLE)
+			continue;
+		if (pr->wsi != NULL)
+			return pr;
+		if (best == NULL)
+			best = pr;
+	}
+	return best;
+}
+
+int
+pool_can_take(const struct pool *p)
+{
+	if (pool_idle(p) != NULL)
+		return 1;
+	return p->nprocs < p->cfg.max && alarm_now_ms() >= p->no_spawn_until;
+}
+
+static int
+proc_connect(struct proc *pr)
+{
+	struct sockaddr_un	sun;
+	int			fd, e;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, pr->sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a unix connect to a listener completes at once or fails */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	pr->wsi = lws_adopt_descriptor_vhost(pr->pool->vhost, LWS_ADOPT_SOCKET,
+	    (lws_sock_file_fd_type){ .sockfd = fd }, "torpor-fcgi", NULL);
+	if (pr->wsi == NULL)
+		return -ENOMEM;	/* lws closed fd */
+	lws_set_opaque_user_data(pr->wsi, pr);
+	return 0;
+}
+
+int
+pool_submit(struct pool *p, struct buf *req, void *req_arg)
+{
+	struct proc	*pr;
+	int		 rc;
+
+	pr = pool_idle(p);
+	if (pr == NULL) {
+		if (!pool_can_take(p))
+			return -EAGAIN;
+		if ((rc = pool_spawn(p, &pr)) != 0) {
+			p->no_spawn_until = alarm_now_ms() + 1000;
+			return rc;
+		}
+	}
+	pr->state = PROC_BUSY;
+	p->nbusy++;
+	pr->req_arg = req_arg;
+	pr->since = alarm_now_ms();
+	buf_reset(&pr->out);
+	buf_append(&pr->out, buf_head(req), buf_size(req));
+	buf_reset(req);
+	buf_reset(&pr->in);
+	buf_reset(&pr->stdout_buf);
+	if (pr->wsi == NULL && (rc = proc_connect(pr)) != 0) {
+		proc_fail(pr, "cannot connect to the handler");
+		return 0;
+	}
+	lws_callback_on_writable(pr->wsi);
+	return 0;
+}
+
+/* Hands the result of the in-flight request to the gateway, once. */
+static void
+proc_finish(struct proc *pr, const struct pool_result *res)
+{
+	void	*arg = pr->req_arg;
+
+	pr->req_arg = NULL;
+	if (arg != NULL)
+		pr->pool->done(arg, res, pr->pool->done_arg);
+}
+
+static void
+proc_fail(struct proc *pr, const char *cause)
+{
+	struct pool_result	res = { 0, cause, NULL, 0 };
+
+	log_warn("%s: handler pid=%ld: %s", __func__, (long)pr->pid, cause);
+	proc_stop(pr, SIGKILL);
+	proc_finish(pr, &res);
+}
+
+static void
+proc_log_stderr(struct proc *pr, const uint8_t *data, size_t len)
+{
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	if (len > 0)
+		log_warn("%s: handler pid=%ld stderr: %.*s", __func__,
+		    (long)pr->pid, (int)(len > 1000 ? 1000 : len), data);
+}
+
+static int
+proc_rx(struct proc *pr, const void *in, size_t len)
+{
+	struct fcgi_record	 rec;
+	struct pool_result	 res;
+	int			 n;
+
+	if (pr->state != PROC_BUSY) {
+		proc_fail(pr, "handler wrote outside a request");
+		return -1;
+	}
+	buf_append(&pr->in, in, len);
+	while ((n = fcgi_decode(buf_head(&pr->in), buf_size(&pr->in),
+	    &rec)) > 0) {
+		switch (rec.type) {
+		case FCGI_STDOUT:
+			if (buf_size(&pr->stdout_buf) + rec.content_len >
+			    pr->pool->cfg.max_response) {
+				proc_fail(pr, "response over --max-response");
+				return -1;
+			}
+			buf_append(&pr->stdout_buf, rec.content,
+			    rec.content_len);
+			break;
+		case FCGI_STDERR:
+			proc_log_stderr(pr, rec.content, rec.content_len);
+			break;
+		case FCGI_END_REQUEST:
+			buf_consume(&pr->in, (size_t)n);
+			if (buf_size(&pr->in) > 0) {
+				proc_fail(pr, "bytes after END_REQUEST");
+				return -1;
+			}
+			pr->state = PROC_IDLE;
+			pr->pool->nbusy--;
+			pr->since = alarm_now_ms();
+			pr->answered = 1;
+			pr->pool->crash_streak = 0;
+			res.ok = 1;
+			res.cause = NULL;
+			res.body = buf_head(&pr->stdout_buf);
+			res.len = buf_size(&pr->stdout_buf);
+			proc_finish(pr, &res);
+			return 0;
+		default:
+			break;	/* GET_VALUES_RESULT, UNKNOWN_TYPE: ignore */
+		}
+		buf_consume(&pr->in, (size_t)n);
+	}
+	if (n < 0) {
+		proc_fail(pr, fcgi_strerror(n));
+		return -1;
+	}
+	return 0;
+}
+
+int
+pool_lws_callback(struct lws *wsi, int reason, void *user, void *in,
+    size_t len)
+{
+	struct proc	*pr = lws_get_opaque_user_data(wsi);
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX:
+		if (pr == NULL)
+			return -1;
+		return proc_rx(pr, in, len) < 0 ? -1 : 0;
+	case LWS_CALLBACK_RAW_WRITEABLE:
+		if (pr == NULL || buf_size(&pr->out) == 0)
+			return 0;
+		/* lws keeps whatever the kernel did not take and sends it first */
+		if (lws_write(wsi, (uint8_t *)buf_head(&pr->out),
+		    buf_size(&pr->out), LWS_WRITE_RAW) < 0) {
+			proc_fail(pr, "write to the handler failed");
+			return -1;
+		}
+		buf_reset(&pr->out);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE:
+		if (pr == NULL)
+			return 0;
+		pr->wsi = NULL;
+		if (pr->state == PROC_BUSY)
+			proc_fail(pr, "handler closed the connection "
+			    "mid-request (crashed?)");
+		else
+			proc_stop(pr, SIGTERM);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* A process died before answering anything: start the next one later. */
+static void
+pool_backoff(struct pool *p)
+{
+	int64_t	delay;
+
+	p->crash_streak++;
+	delay = 100LL << (p->crash_streak > 9 ? 9 : p->crash_streak);
+	if (delay > 30000)
+		delay = 30000;
+	p->no_spawn_until = alarm_now_ms() + delay;
+	if (p->crash_streak >= 3)
+		log_error("%s: handler %s died %d times in a row before "
+		    "answering; next start in %lld ms", __func__,
+		    p->cfg.argv[0], p->crash_streak, (long long)delay);
+}
+
+static void
+pool_reap(struct pool *p)
+{
+	struct proc	**pp, *pr;
+	pid_t		  pid;
+	int		  status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (pp = &p->procs; (pr = *pp) != NULL; pp = &pr->next)
+			if (pr->pid == pid)
+				break;
+		if (pr == NULL)
+			continue;
+		if (pr->state != PROC_STOPPING) {
+			if (!pr->answered)
+				pool_backoff(p);
+			if (pr->state == PROC_BUSY)
+				proc_fail(pr, "handler died mid-request");
+			else
+				proc_stop(pr, SIGKILL);
+			if (WIFSIGNALED(status))
+				log_warn("%s: handler pid=%ld killed by signal %d",
+				    __func__, (long)pid, WTERMSIG(status));
+			else
+				log_warn("%s: handler pid=%ld exited with status %d",
+				    __func__, (long)pid, WEXITSTATUS(status));
+		} else
+			log_info("%s: handler stopped pid=%ld processes=%d",
+			    __func__, (long)pid, p->nprocs);
+		*pp = pr->next;
+		proc_free(pr);
+	}
+}
+
+void
+pool_tick(struct pool *p, int64_t now_ms)
+{
+	struct proc	*pr;
+
+	pool_reap(p);
+	for (pr = p->procs; pr != NULL; pr = pr->next) {
+		if (pr->state == PROC_BUSY && p->cfg.event_timeout_ms > 0 &&
+		    now_ms - pr->since > p->cfg.event_timeout_ms) {
+			proc_fail(pr, "event timeout (--event-timeout)");
+			continue;
+		}
+		if (pr->state == PROC_IDLE && p->nprocs > p->cfg.min &&
+		    now_ms - pr->since >= p->cfg.idle_timeout_ms) {
+			log_info("%s: retiring idle handler pid=%ld", __func__,
+			    (long)pr->pid);
+			proc_stop(pr, SIGTERM);
+		}
+	}
+	if (p->nprocs < p->cfg.min && now_ms >= p->no_spawn_until)
+		pool_start(p);
+}
+
+int
+pool_count(const struct pool *p)
+{
+	return p->nprocs;
+}
+
+int
+pool_busy(const struct pool *p)
+{
+	return p->nbusy;
+}

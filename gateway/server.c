@@ -1,0 +1,579 @@
+/*
+ * server: libwebsockets context, vhost, mounts and the WebSocket/HTTP
+ * callback. Handshake checks happen in LWS_CALLBACK_HTTP_CONFIRM_UPGRADE,
+ * before lws's own upgrade code, so every refusal gets a real HTTP status
+ * (404 no route, 400 bad object name or key, 426 wrong version, 503 full).
+ * Per connection, lws allocates a struct wsconn: the message being
+ * reassembled and the outbound frame queue.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "fcgi.h"
+#include "gateway.h"
+#include "log.h"
+#include "pool.h"
+#include "registry.h"
+#include "router.h"
+#include "server.h"
+#include "xmalloc.h"
+
+#define WS_PROTOCOL_NAME	"torpor"
+#define FCGI_PROTOCOL_NAME	"torpor-fcgi"
+
+struct frame {
+	struct frame	*next;
+	size_t		 len;
+	int		 binary;
+	uint8_t		 data[];	/* LWS_PRE bytes, then the payload */
+};
+
+/* lws per-session data of a WebSocket. */
+struct wsconn {
+	struct server	*server;
+	struct conn	*conn;
+	struct buf	 rx;
+	int		 rx_binary;
+	struct frame	*q_head;
+	struct frame	*q_tail;
+	size_t		 q_bytes;
+	int		 closing;	/* close queued after the frames */
+	int		 close_code;
+	char		 close_reason[124];
+	int		 peer_code;	/* from the peer's close frame, or 0 */
+	char		 peer_reason[124];
+};
+
+struct server {
+	struct gateway		*gw;
+	const struct config	*cfg;
+	const struct router	*router;
+	struct lws_context	*ctx;
+	struct lws_vhost	*vhost;
+	struct lws_protocols	 protocols[3];
+	struct lws_http_mount	*mounts;
+	size_t			 nmounts;
+	char			**mount_paths;
+};
+
+static int	server_callback(struct lws *, enum lws_callback_reasons,
+		    void *, void *, size_t);
+
+/* Writes a complete small HTTP response with optional extra headers. */
+static int
+server_http_reply(struct lws *wsi, unsigned int status, const char *body,
+    const char *const *extra)
+{
+	uint8_t		 buf[LWS_PRE + 1024], *start = buf + LWS_PRE;
+	uint8_t		*p = start, *end = buf + sizeof buf;
+	size_t		 blen = strlen(body);
+	const char	*name, *colon;
+	char		 hname[64];
+	size_t		 i, n;
+
+	if (lws_add_http_header_status(wsi, status, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+		(const uint8_t *)"text/plain", 10, &p, end) ||
+	    lws_add_http_header_content_length(wsi, blen, &p, end))
+		return -1;
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		name = extra[i];
+		colon = strchr(name, ':');
+		n = (size_t)(colon - name);
+		if (colon == NULL || n + 2 > sizeof hname)
+			continue;
+		memcpy(hname, name, n);
+		hname[n] = ':';
+		hname[n + 1] = '\0';
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		if (lws_add_http_header_by_name(wsi, (const uint8_t *)hname,
+		    (const uint8_t *)colon, (int)strlen(colon), &p, end))
+			return -1;
+	}
+	if (lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	if ((size_t)(end - p) < blen)
+		return -1;
+	memcpy(p, body, blen);
+	p += blen;
+	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+server_uri(struct lws *wsi, char *out, size_t size)
+{
+	int	n;
+
+	n = lws_hdr_copy(wsi, out, (int)size, WSI_TOKEN_GET_URI);
+	if (n <= 0)
+		return -1;
+	return 0;
+}
+
+/* Returns 0 to let the upgrade proceed, 1 when a refusal was written. */
+static int
+server_confirm_upgrade(struct server *s, struct lws *wsi)
+{
+	static const char *const version_hdr[] = {
+		"Sec-WebSocket-Version: 13", NULL };
+	char	uri[1024], name[512], ver[16];
+	int	rc;
+
+	if (server_uri(wsi, uri, sizeof uri) != 0)
+		return server_http_reply(wsi, 400, "bad request\n", NULL) ? -1 : 1;
+	rc = router_route(s->router, uri, name, sizeof name);
+	if (rc == ROUTER_ENOROUTE) {
+		log_info("%s: upgrade refused path=%s status=404", __func__, uri);
+		return server_http_reply(wsi, 404, "no route\n", NULL) ? -1 : 1;
+	}
+	if (rc != 0) {
+		log_info("%s: upgrade refused path=%s status=400 (%s)",
+		    __func__, uri, router_strerror(rc));
+		return server_http_reply(wsi, 400, "bad object name\n", NULL) ?
+		    -1 : 1;
+	}
+	if (lws_hdr_copy(wsi, ver, sizeof ver, WSI_TOKEN_VERSION) <= 0 ||
+	    strcmp(ver, "13") != 0) {
+		log_info("%s: upgrade refused path=%s status=426 version=%s",
+		    __func__, uri, ver);
+		return server_http_reply(wsi, 426, "unsupported version\n",
+		    version_hdr) ? -1 : 1;
+	}
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_KEY) <= 0) {
+		log_info("%s: upgrade refused path=%s status=400 (no key)",
+		    __func__, uri);
+		return server_http_reply(wsi, 400, "missing Sec-WebSocket-Key\n",
+		    NULL) ? -1 : 1;
+	}
+	if (!gateway_can_accept(s->gw)) {
+		log_warn("%s: upgrade refused path=%s status=503 (max connections)",
+		    __func__, uri);
+		return server_http_reply(wsi, 503, "too many connections\n",
+		    NULL) ? -1 : 1;
+	}
+	return 0;
+}
+
+static int
+server_http(struct server *s, struct lws *wsi)
+{
+	static const char *const upgrade_hdr[] = {
+		"Upgrade: websocket", "Connection: Upgrade", NULL };
+	char	uri[1024];
+
+	if (server_uri(wsi, uri, sizeof uri) == 0 &&
+	    router_matches(s->router, uri)) {
+		if (server_http_reply(wsi, 426,
+		    "this is a WebSocket endpoint\n", upgrade_hdr))
+			return -1;
+	} else if (server_http_reply(wsi, 404, "not found\n", NULL))
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Adds one "HTTP_NAME" param for a request header, if present. */
+static void
+server_header_param(struct lws *wsi, struct buf *nv, enum lws_token_indexes t,
+    const char *param)
+{
+	char	val[4096];
+	int	n;
+
+	n = lws_hdr_copy(wsi, val, sizeof val, t);
+	if (n > 0)
+		fcgi_param_add(nv, param, strlen(param), val, (size_t)n);
+}
+
+static void
+server_established(struct server *s, struct lws *wsi, struct wsconn *wc)
+{
+	static const struct {
+		enum lws_token_indexes	 token;
+		const char		*param;
+	} headers[] = {
+		{ WSI_TOKEN_HOST, "HTTP_HOST" },
+		{ WSI_TOKEN_ORIGIN, "HTTP_ORIGIN" },
+		{ WSI_TOKEN_HTTP_USER_AGENT, "HTTP_USER_AGENT" },
+		{ WSI_TOKEN_HTTP_COOKIE, "HTTP_COOKIE" },
+		{ WSI_TOKEN_PROTOCOL, "HTTP_SEC_WEBSOCKET_PROTOCOL" },
+		{ WSI_TOKEN_HTTP_AUTHORIZATION, "HTTP_AUTHORIZATION" },
+		{ WSI_TOKEN_HTTP_ACCEPT_LANGUAGE, "HTTP_ACCEPT_LANGUAGE" },
+		{ WSI_TOKEN_X_FORWARDED_FOR, "HTTP_X_FORWARDED_FOR" },
+	};
+	struct buf	 nv = BUF_INIT;
+	char		 uri[1024], name[512], remote[128];
+	size_t		 i;
+
+	memset(wc, 0, sizeof *wc);
+	wc->server = s;
+	if (server_uri(wsi, uri, sizeof uri) != 0)
+		strcpy(uri, "/");
+	if (router_route(s->router, uri, name, sizeof name) != 0) {
+		/* cannot happen: CONFIRM_UPGRADE checked the route */
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+		    NULL, 0);
+		return;
+	}
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) {
+		size_t	l = strlen(uri);
+
+		if (l + 1 < sizeof uri) {
+			uri[l] = '?';
+			lws_hdr_copy(wsi, uri + l + 1, (int)(sizeof uri - l - 1),
+			    WSI_TOKEN_HTTP_URI_ARGS);
+		}
+	}
+	lws_get_peer_simple(wsi, remote, sizeof remote);
+	for (i = 0; i < sizeof headers / sizeof headers[0]; i++)
+		server_header_param(wsi, &nv, headers[i].token,
+		    headers[i].param);
+	wc->conn = gateway_conn_open(s->gw, wsi, name, remote, uri, &nv);
+	conn_set_server_data(wc->conn, wc);
+	buf_free(&nv);
+}
+
+static int
+server_receive(struct server *s, struct lws *wsi, struct wsconn *wc,
+    const void *in, size_t len)
+{
+	uint8_t	*payload;
+	size_t	 plen;
+
+	if (wc->conn == NULL || wc->closing)
+		return 0;
+	if (lws_is_first_fragment(wsi)) {
+		buf_reset(&wc->rx);
+		wc->rx_binary = lws_frame_is_binary(wsi);
+	}
+	if (buf_size(&wc->rx) + len > s->cfg->max_message) {
+		log_info("%s: connection %s: message over %zu bytes, closing 1009",
+		    __func__, conn_id(wc->conn), s->cfg->max_message);
+		gateway_conn_error(s->gw, wc->conn, "message too big");
+		buf_free(&wc->rx);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+		    (unsigned char *)"message too big", 15);
+		wc->close_code = 1009;
+		return -1;
+	}
+	buf_append(&wc->rx, in, len);
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	plen = buf_size(&wc->rx);
+	payload = xmalloc(plen + 1);
+	memcpy(payload, buf_head(&wc->rx), plen);
+	payload[plen] = '\0';
+	if (wc->rx.cap > 65536)
+		buf_free(&wc->rx);	/* don't keep a big buffer per idle socket */
+	else
+		buf_reset(&wc->rx);
+	gateway_conn_message(s->gw, wc->conn, payload, plen, wc->rx_binary);
+	return 0;
+}
+
+static int
+server_writeable(struct lws *wsi, struct wsconn *wc)
+{
+	struct frame	*f = wc->q_head;
+	int		 n;
+
+	if (f != NULL) {
+		wc->q_head = f->next;
+		if (wc->q_head == NULL)
+			wc->q_tail = NULL;
+		wc->q_bytes -= f->len;
+		n = lws_write(wsi, f->data + LWS_PRE, f->len,
+		    f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		free(f);
+		if (n < 0)
+			return -1;
+		if (wc->q_head != NULL || wc->closing)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (wc->closing) {
+		lws_close_reason(wsi, (enum lws_close_status)wc->close_code,
+		    (unsigned char *)wc->close_reason, strlen(wc->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+server_drop_queue(struct wsconn *wc)
+{
+	struct frame	*f;
+
+	while ((f = wc->q_head) != NULL) {
+		wc->q_head = f->next;
+		free(f);
+	}
+	wc->q_tail = NULL;
+	wc->q_bytes = 0;
+}
+
+static void
+server_closed(struct server *s, struct wsconn *wc)
+{
+	struct conn	*c = wc->conn;
+	int		 code, clean;
+	const char	*reason;
+
+	server_drop_queue(wc);
+	buf_free(&wc->rx);
+	if (c == NULL)
+		return;
+	wc->conn = NULL;
+	conn_set_server_data(c, NULL);
+	if (wc->peer_code != 0) {
+		code = wc->peer_code;
+		reason = wc->peer_reason;
+		clean = 1;
+	} else if (wc->closing || wc->close_code != 0) {
+		code = wc->close_code;
+		reason = wc->close_reason;
+		clean = 1;
+	} else {
+		code = 1006;
+		reason = "";
+		clean = 0;
+	}
+	gateway_conn_closed(s->gw, c, code, reason, clean);
+}
+
+static void
+server_peer_close(struct wsconn *wc, const uint8_t *in, size_t len)
+{
+	size_t	n;
+
+	if (len < 2) {
+		wc->peer_code = 1005;
+		wc->peer_reason[0] = '\0';
+		return;
+	}
+	wc->peer_code = (in[0] << 8) | in[1];
+	n = len - 2;
+	if (n >= sizeof wc->peer_reason)
+		n = sizeof wc->peer_reason - 1;
+	memcpy(wc->peer_reason, in + 2, n);
+	wc->peer_reason[n] = '\0';
+}
+
+static int
+server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct server	*s = lws_context_user(lws_get_context(wsi));
+	struct wsconn	*wc = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return server_confirm_upgrade(s, wsi);
+	case LWS_CALLBACK_HTTP:
+		return server_http(s, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		server_established(s, wsi, wc);
+		return wc->conn == NULL ? -1 : 0;
+	case LWS_CALLBACK_RECEIVE:
+		return server_receive(s, wsi, wc, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return server_writeable(wsi, wc);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		server_peer_close(wc, in, len);
+		return 0;
+	case LWS_CALLBACK_CLOSED:
+		server_closed(s, wc);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (s != NULL)
+			gateway_wake(s->gw);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+int
+server_send(struct conn *c, const void *data, size_t len, int binary)
+{
+	struct wsconn	*wc = conn_server_data(c);
+	struct frame	*f;
+
+	if (wc == NULL || wc->closing || conn_wsi(c) == NULL)
+		return -ENOTCONN;
+	if (wc->q_bytes + len > wc->server->cfg->send_queue_max) {
+		log_warn("%s: connection %s: send queue over %zu bytes "
+		    "(client not reading), closing 1008", __func__, conn_id(c),
+		    wc->server->cfg->send_queue_max);
+		gateway_conn_error(wc->server->gw, c, "send queue full");
+		server_drop_queue(wc);
+		server_close(c, 1008, "send queue full");
+		return -ENOBUFS;
+	}
+	f = xmalloc(sizeof *f + LWS_PRE + len);
+	f->next = NULL;
+	f->len = len;
+	f->binary = binary;
+	memcpy(f->data + LWS_PRE, data, len);
+	if (wc->q_tail != NULL)
+		wc->q_tail->next = f;
+	else
+		wc->q_head = f;
+	wc->q_tail = f;
+	wc->q_bytes += len;
+	lws_callback_on_writable(conn_wsi(c));
+	return 0;
+}
+
+void
+server_close(struct conn *c, int code, const char *reason)
+{
+	struct wsconn	*wc = conn_server_data(c);
+	size_t		 n;
+
+	if (wc == NULL || wc->closing || conn_wsi(c) == NULL)
+		return;
+	wc->closing = 1;
+	wc->close_code = code;
+	n = reason != NULL ? strlen(reason) : 0;
+	if (n > 123)
+		n = 123;
+	/* never cut a UTF-8 sequence in half */
+	while (n > 0 && n < strlen(reason) && ((uint8_t)reason[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(wc->close_reason, reason != NULL ? reason : "", n);
+	wc->close_reason[n] = '\0';
+	lws_callback_on_writable(conn_wsi(c));
+}
+
+void
+server_pause(struct conn *c, int paused)
+{
+	if (conn_wsi(c) != NULL)
+		lws_rx_flow_control(conn_wsi(c), paused ? 0 : 1);
+}
+
+/* Mount points for the routes: "PATH=OBJ" -> PATH, "PREFIX/ *" -> PREFIX. */
+static void
+server_mounts(struct server *s)
+{
+	const struct config	*cfg = s->cfg;
+	struct lws_http_mount	*m;
+	size_t			 i, n = 0;
+	char			*path, *eq;
+
+	s->mounts = xcalloc(cfg->nroutes + 1, sizeof *s->mounts);
+	s->mount_paths = xcalloc(cfg->nroutes + 1, sizeof *s->mount_paths);
+	for (i = 0; i < cfg->nroutes; i++) {
+		path = xstrdup(cfg->routes[i]);
+		if ((eq = strchr(path, '=')) != NULL)
+			*eq = '\0';
+		else if (strlen(path) >= 2 &&
+		    strcmp(path + strlen(path) - 2, "/*") == 0)
+			path[strlen(path) - 2] = '\0';
+		s->mount_paths[n] = path;
+		m = &s->mounts[n++];
+		m->mountpoint = path;
+		m->mountpoint_len = (unsigned char)strlen(path);
+		m->origin = WS_PROTOCOL_NAME;
+		m->origin_protocol = LWSMPRO_CALLBACK;
+	}
+	if (cfg->static_dir != NULL) {
+		m = &s->mounts[n++];
+		m->mountpoint = "/";
+		m->mountpoint_len = 1;
+		m->origin = cfg->static_dir;
+		m->def = "index.html";
+		m->origin_protocol = LWSMPRO_FILE;
+	}
+	for (i = 0; i + 1 < n; i++)
+		s->mounts[i].mount_next = &s->mounts[i + 1];
+	s->nmounts = n;
+}
+
+struct server *
+server_create(struct gateway *gw, const struct config *cfg,
+    const struct router *router, const char **cause)
+{
+	struct lws_context_creation_info	 info;
+	struct server				*s = xcalloc(1, sizeof *s);
+
+	s->gw = gw;
+	s->cfg = cfg;
+	s->router = router;
+	s->protocols[0].name = WS_PROTOCOL_NAME;
+	s->protocols[0].callback = server_callback;
+	s->protocols[0].per_session_data_size = sizeof(struct wsconn);
+	/* small: the rx buffer is paid for by every idle socket */
+	s->protocols[0].rx_buffer_size = 1024;
+	s->protocols[1].name = FCGI_PROTOCOL_NAME;
+	s->protocols[1].callback = (lws_callback_function *)pool_lws_callback;
+	server_mounts(s);
+
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_LIBEV |
+	    LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+	    LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.user = s;
+	info.fd_limit_per_thread = 0;
+	s->ctx = lws_create_context(&info);
+	if (s->ctx == NULL) {
+		*cause = "cannot create the libwebsockets context (is "
+		    "libwebsockets-evlib-ev installed?)";
+		goto fail;
+	}
+	info.port = cfg->listen_port;
+	info.iface = cfg->listen_host;
+	info.protocols = s->protocols;
+	info.mounts = s->nmounts > 0 ? s->mounts : NULL;
+	info.vhost_name = "torpor";
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (strchr(cfg->listen_host, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.keepalive_timeout = 30;
+	info.timeout_secs = 10;
+	s->vhost = lws_create_vhost(s->ctx, &info);
+	if (s->vhost == NULL) {
+		*cause = "cannot listen (address in use or not available?)";
+		goto fail;
+	}
+	return s;
+fail:
+	server_free(s);
+	return NULL;
+}
+
+void
+server_free(struct server *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return;
+	if (s->ctx != NULL)
+		lws_context_destroy(s->ctx);
+	for (i = 0; s->mount_paths != NULL && s->mount_paths[i] != NULL; i++)
+		free(s->mount_paths[i]);
+	free(s->mount_paths);
+	free(s->mounts);
+	free(s);
+}
+
+struct lws_context *
+server_context(struct server *s)
+{
+	return s->ctx;
+}
+
+struct lws_vhost *
+server_vhost(struct server *s)
+{
+	return s->vhost;
+}

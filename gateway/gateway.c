@@ -84,7 +84,7 @@ gateway_flow(struct gateway *gw, struct object *o)
 	else
 		return;
 	object_set_paused(o, pause);
-	log_info("%s: object %s queue=%zu: reading %s", __func__,
+	log_info("object %s queue=%zu: reading %s",
 	    object_name(o), qlen, pause ? "paused" : "resumed");
 	for (c = conn_first_of(o); c != NULL; c = conn_next_of(c))
 		server_pause(c, pause);
@@ -115,7 +115,7 @@ gateway_conn_open(struct gateway *gw, struct lws *wsi, const char *object,
 	/* the connect event carries the upgrade headers, already encoded */
 	ev->len = buf_size(headers);
 	ev->payload = xmemdup(buf_head(headers), ev->len);
-	log_debug("%s: connection %s object=%s remote=%s", __func__,
+	log_debug("connection %s object=%s remote=%s",
 	    conn_id(c), object, remote);
 	gateway_enqueue(gw, o, ev);
 	return c;
@@ -149,7 +149,7 @@ gateway_conn_closed(struct gateway *gw, struct conn *c, int code,
 	struct object	*o = conn_object(c);
 	struct event	*ev;
 
-	log_debug("%s: connection %s closed code=%d clean=%d", __func__,
+	log_debug("connection %s closed code=%d clean=%d",
 	    conn_id(c), code, clean);
 	if (!conn_refused(c)) {
 		ev = event_new(EVENT_CLOSE, c);
@@ -171,7 +171,7 @@ gateway_alarm_due(const char *object, void *arg)
 
 	if (object_alarm(o) < 0 || object_alarm_pending(o))
 		return;
-	log_info("%s: alarm fired object=%s retry=%d", __func__, object,
+	log_info("alarm fired object=%s retry=%d", object,
 	    object_alarm_retry(o));
 	ev = event_new(EVENT_ALARM, NULL);
 	ev->alarm_ms = object_alarm(o);
@@ -280,13 +280,13 @@ gateway_flush(struct gateway *gw)
 	if (rc == 0) {
 		rc = objects_flush(gw->objects, txn);
 		if (rc == 0)
-			rc = -mdb_txn_commit(txn);
+			rc = STORE_ERR(mdb_txn_commit(txn));
 		else
 			mdb_txn_abort(txn);
 	} else
-		rc = -rc;
+		rc = STORE_ERR(rc);
 	if (rc != 0)
-		log_error("%s: gateway env write failed: %s", __func__,
+		log_error("gateway env write failed: %s",
 		    store_strerror(rc));
 }
 
@@ -326,7 +326,7 @@ gateway_close_failed(struct gateway *gw, struct event *ev, const char *cause)
 {
 	struct object	*o = ev->obj;
 
-	log_warn("%s: object=%s event=%s connection=%s: %s", __func__,
+	log_warn("object=%s event=%s connection=%s: %s",
 	    object_name(o), event_names[ev->type],
 	    ev->conn != NULL ? conn_id(ev->conn) : "-", cause);
 	if (ev->conn != NULL && ev->type != EVENT_CLOSE &&
@@ -345,8 +345,7 @@ gateway_alarm_failed(struct gateway *gw, struct event *ev)
 	if (object_alarm(o) != ev->alarm_ms)
 		return;	/* something set a new alarm meanwhile: it wins */
 	if (retry > gw->cfg->alarm_retries) {
-		log_error("%s: alarm of object %s failed %d times, giving up",
-		    __func__, object_name(o), retry);
+		log_error("alarm of object %s failed %d times, giving up", object_name(o), retry);
 		object_set_alarm_retry(o, 0);
 		object_set_alarm(o, -1);
 		alarm_set(gw->alarm, object_name(o), -1);
@@ -355,8 +354,7 @@ gateway_alarm_failed(struct gateway *gw, struct event *ev)
 	delay = 2000LL << (retry - 1 > 20 ? 20 : retry - 1);
 	delay += (int64_t)(random() % (delay / 4 + 1));
 	at = alarm_now_ms() + delay;
-	log_warn("%s: alarm of object %s failed; retry %d in %lld ms",
-	    __func__, object_name(o), retry, (long long)delay);
+	log_warn("alarm of object %s failed; retry %d in %lld ms", object_name(o), retry, (long long)delay);
 	object_set_alarm_retry(o, retry);
 	object_set_alarm(o, at);
 	alarm_set(gw->alarm, object_name(o), at);
@@ -438,8 +436,8 @@ gateway_apply(struct gateway *gw, struct event *ev, const struct response *r)
 static void
 gateway_refuse(struct gateway *gw, struct event *ev, const struct response *r)
 {
-	char	reason[64];
-	size_t	i;
+	char	reason[124];
+	size_t	i, n;
 
 	if (ev->conn == NULL || !conn_is_open(ev->conn))
 		return;
@@ -449,9 +447,19 @@ gateway_refuse(struct gateway *gw, struct event *ev, const struct response *r)
 			server_send(ev->conn, r->actions[i].data,
 			    r->actions[i].len, r->actions[i].binary);
 	conn_set_refused(ev->conn);
-	snprintf(reason, sizeof reason, "refused (%d)", r->status);
-	log_info("%s: connection %s refused by the handler status=%d",
-	    __func__, conn_id(ev->conn), r->status);
+	/* the Status reason phrase, cut to what a close frame holds */
+	n = strlen(response_reason(r));
+	if (n == 0)
+		snprintf(reason, sizeof reason, "refused (%d)", r->status);
+	else {
+		if (n > 123)
+			n = 123;
+		while (n > 0 && ((uint8_t)response_reason(r)[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(reason, response_reason(r), n);
+		reason[n] = '\0';
+	}
+	log_info("connection %s refused by the handler status=%d", conn_id(ev->conn), r->status);
 	server_close(ev->conn, 4000 + r->status, reason);
 }
 
@@ -509,7 +517,7 @@ gateway_signals(struct gateway *gw)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
-			log_info("%s: signal %d: stopping", __func__,
+			log_info("signal %d: stopping",
 			    (int)si.ssi_signo);
 			gw->stop = 1;
 			break;
@@ -541,7 +549,7 @@ gateway_tick(lws_sorted_usec_list_t *sul)
 	}
 	gateway_dispatch(gw);
 	if (gw->stop)
-		lws_cancel_service(server_context(gw->server));
+		server_stop(gw->server);
 	else
 		lws_sul_schedule(server_context(gw->server), 0, &gw->tick,
 		    gateway_tick, TICK_MS * LWS_US_PER_MS);
@@ -566,7 +574,7 @@ gateway_replay_one(const char *object, const char *id, const char *json,
 	conn_detach(c);
 	object_push(o, ev);
 	objects_mark_ready(gw->objects, o);
-	log_info("%s: close replay object=%s connection=%s", __func__,
+	log_info("close replay object=%s connection=%s",
 	    object, id);
 }
 
@@ -593,8 +601,7 @@ gateway_open_store(struct gateway *gw, const char **cause)
 	/* create the state env now, so a bad --store fails here, clearly */
 	rc = store_state_open(cfg->store_dir, cfg->durability, &senv, &sdbi);
 	if (rc != 0) {
-		log_error("%s: cannot open the state store in %s: %s",
-		    __func__, gw->state_dir, store_strerror(rc));
+		log_error("cannot open the state store in %s: %s", gw->state_dir, store_strerror(rc));
 		*cause = "store";
 		return rc;
 	}
@@ -602,8 +609,7 @@ gateway_open_store(struct gateway *gw, const char **cause)
 	mdb_env_close(senv);
 	rc = store_gateway_open(cfg->store_dir, 0, &gw->genv, &gw->dbs);
 	if (rc != 0) {
-		log_error("%s: cannot open the gateway store in %s: %s",
-		    __func__, gw->gateway_dir, store_strerror(rc));
+		log_error("cannot open the gateway store in %s: %s", gw->gateway_dir, store_strerror(rc));
 		*cause = "store";
 		return rc;
 	}
@@ -651,11 +657,11 @@ gateway_setup(struct gateway *gw)
 	gw->router = router_create(cfg->max_name);
 	for (i = 0; i < cfg->nroutes; i++)
 		if (router_add(gw->router, cfg->routes[i]) != 0) {
-			log_error("%s: bad route '%s'", __func__, cfg->routes[i]);
+			log_error("bad route '%s'", cfg->routes[i]);
 			return -EINVAL;
 		}
 	if ((rc = gateway_mkdir(cfg->run_dir, 0700)) != 0) {
-		log_error("%s: cannot create run dir %s: %s", __func__,
+		log_error("cannot create run dir %s: %s",
 		    cfg->run_dir, strerror(-rc));
 		return rc;
 	}
@@ -695,7 +701,7 @@ gateway_setup(struct gateway *gw)
 
 	gw->server = server_create(gw, cfg, gw->router, &cause);
 	if (gw->server == NULL) {
-		log_error("%s: %s:%d: %s", __func__, cfg->listen_host,
+		log_error("%s:%d: %s", cfg->listen_host,
 		    cfg->listen_port, cause);
 		return -EADDRINUSE;
 	}
@@ -703,7 +709,7 @@ gateway_setup(struct gateway *gw)
 	gw->alarm = alarm_start(server_context(gw->server), gw->genv, 1000,
 	    &cause);
 	if (gw->alarm == NULL) {
-		log_error("%s: %s", __func__, cause);
+		log_error("%s", cause);
 		return -EAGAIN;
 	}
 	rc = mdb_txn_begin(gw->genv, NULL, MDB_RDONLY, &txn);
@@ -712,11 +718,11 @@ gateway_setup(struct gateway *gw)
 		mdb_txn_abort(txn);
 	}
 	if (rc != 0)
-		log_error("%s: cannot load alarms: %s", __func__,
+		log_error("cannot load alarms: %s",
 		    store_strerror(rc));
 	rc = registry_replay(gw->registry, gateway_replay_one, gw);
 	if (rc != 0)
-		log_error("%s: close replay failed: %s", __func__,
+		log_error("close replay failed: %s",
 		    store_strerror(rc));
 	if ((rc = pool_start(gw->pool)) != 0)
 		return rc;
@@ -729,16 +735,12 @@ gateway_teardown(struct gateway *gw)
 	alarm_stop(gw->alarm);
 	pool_free(gw->pool);	/* before the context: it closes its sockets */
 	gw->pool = NULL;
-	if (gw->genv != NULL && gw->registry != NULL) {
-		/* a clean stop leaves no connection to replay */
-		MDB_txn	*txn = NULL;
-
-		if (mdb_txn_begin(gw->genv, NULL, 0, &txn) == 0) {
-			mdb_drop(txn, gw->dbs.connections, 0);
-			objects_flush(gw->objects, txn);
-			mdb_txn_commit(txn);
-		}
-	}
+	/*
+	 * Connection records stay: the sockets die with the context, and the
+	 * next start delivers their close events (doc/PROTOCOL.md).
+	 */
+	if (gw->registry != NULL)
+		gateway_flush(gw);
 	server_free(gw->server);
 	registry_free(gw->registry);
 	objects_free(gw->objects);
@@ -755,6 +757,18 @@ gateway_teardown(struct gateway *gw)
 	free(gw->gateway_dir);
 }
 
+/* libwebsockets' own errors and warnings go through our log. */
+static void
+gateway_lws_log(int level, const char *line)
+{
+	size_t	n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	log_write(level == LLL_ERR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, "lws",
+	    "%.*s", (int)n, line);
+}
+
 int
 gateway_run(const struct config *cfg)
 {
@@ -765,13 +779,12 @@ gateway_run(const struct config *cfg)
 	memset(&gw, 0, sizeof gw);
 	gw.cfg = cfg;
 	srandom((unsigned int)(getpid() ^ alarm_now_ms()));
-	lws_set_log_level(log_enabled(LOG_LEVEL_DEBUG) ?
-	    LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+	lws_set_log_level(LLL_ERR | LLL_WARN, gateway_lws_log);
 	rc = gateway_setup(&gw);
 	if (rc != 0)
 		goto out;
 	for (i = 0; i < cfg->nroutes; i++)
-		log_info("%s: route %s", __func__, cfg->routes[i]);
+		log_info("route %s", cfg->routes[i]);
 	log_info("torpor-gateway %s listening on http://%s:%d/ handler=%s "
 	    "store=%s run-dir=%s handlers=%d:%d durability=%s", PACKAGE_VERSION,
 	    cfg->listen_host, cfg->listen_port, cfg->handler_argv[0],
@@ -780,10 +793,8 @@ gateway_run(const struct config *cfg)
 	lws_sul_schedule(server_context(gw.server), 0, &gw.tick, gateway_tick,
 	    TICK_MS * LWS_US_PER_MS);
 	gateway_dispatch(&gw);
-	while (!gw.stop)
-		if (lws_service(server_context(gw.server), 0) < 0)
-			break;
-	log_info("%s: stopped", __func__);
+	server_run(gw.server);
+	log_info("stopped");
 out:
 	gateway_teardown(&gw);
 	return rc == 0 ? 0 : 1;

@@ -103,13 +103,13 @@ object_load(struct objects *os, struct object *o)
 		return;
 	rc = mdb_txn_begin(os->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0) {
-		log_error("%s: cannot read object %s: %s", __func__, o->name,
+		log_error("cannot read object %s: %s", o->name,
 		    mdb_strerror(rc));
 		return;
 	}
 	rc = store_event_id_get(txn, os->dbs, o->name, &o->event_id);
-	if (rc != 0 && rc != -MDB_NOTFOUND)
-		log_error("%s: event id of %s: %s", __func__, o->name,
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		log_error("event id of %s: %s", o->name,
 		    store_strerror(rc));
 	rc = store_alarm_get(txn, os->dbs, o->name, &o->alarm_ms);
 	if (rc != 0)

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
@@ -25,6 +26,8 @@
 #include "xmalloc.h"
 
 extern char **environ;
+
+#define STOP_GRACE_MS	5000
 
 enum proc_state {
 	PROC_IDLE,	/* running, no request */
@@ -45,6 +48,7 @@ struct proc {
 	int64_t		 started_at;
 	int64_t		 since;		/* busy since, or idle since */
 	int		 answered;	/* served at least one request */
+	int		 killed;	/* SIGKILL sent */
 	struct proc	*next;
 };
 
@@ -99,6 +103,9 @@ proc_disconnect(struct proc *pr)
 {
 	if (pr->wsi == NULL)
 		return;
+	/* EOF now: a libfcgi handler blocked reading the kept connection
+	 * goes back to accept, where SIGTERM ends it */
+	shutdown(lws_get_socket_fd(pr->wsi), SHUT_RDWR);
 	lws_set_opaque_user_data(pr->wsi, NULL);
 	lws_set_timeout(pr->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT,
 	    LWS_TO_KILL_ASYNC);
@@ -115,26 +122,50 @@ proc_stop(struct proc *pr, int sig)
 		pr->pool->nbusy--;
 	pr->pool->nprocs--;
 	pr->state = PROC_STOPPING;
+	pr->since = alarm_now_ms();
 	proc_disconnect(pr);
 	if (pr->pid > 0)
 		kill(pr->pid, sig);
+}
+
+/* Unlinks and frees the process with this pid, if it is ours. */
+static void
+pool_forget(struct pool *p, pid_t pid)
+{
+	struct proc	**pp, *pr;
+
+	for (pp = &p->procs; (pr = *pp) != NULL; pp = &pr->next)
+		if (pr->pid == pid) {
+			*pp = pr->next;
+			proc_free(pr);
+			return;
+		}
 }
 
 void
 pool_free(struct pool *p)
 {
 	struct proc	*pr;
-	int		 status;
+	pid_t		 pid;
+	int		 status, i;
 
 	if (p == NULL)
 		return;
+	for (pr = p->procs; pr != NULL; pr = pr->next)
+		proc_stop(pr, SIGTERM);
+	/* the loop is stopping: a bounded wait here blocks nobody */
+	for (i = 0; i < 300 && p->procs != NULL; i++) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			pool_forget(p, pid);
+		if (p->procs != NULL)
+			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
 	while ((pr = p->procs) != NULL) {
-		p->procs = pr->next;
-		if (pr->state != PROC_STOPPING)
-			proc_stop(pr, SIGTERM);
-		if (pr->pid > 0)
-			waitpid(pr->pid, &status, 0);
-		proc_free(pr);
+		log_warn("handler pid=%ld ignored SIGTERM; killing it",
+		    (long)pr->pid);
+		kill(pr->pid, SIGKILL);
+		waitpid(pr->pid, &status, 0);
+		pool_forget(p, pr->pid);
 	}
 	free(p);
 }
@@ -182,7 +213,7 @@ pool_spawn(struct pool *p, struct proc **out)
 	fd = proc_listen(path);
 	if (fd < 0) {
 		rc = fd;
-		log_error("%s: cannot listen on %s: %s", __func__, path,
+		log_error("cannot listen on %s: %s", path,
 		    strerror(-rc));
 		free(path);
 		return rc;
@@ -207,7 +238,7 @@ pool_spawn(struct pool *p, struct proc **out)
 	posix_spawnattr_destroy(&attr);
 	close(fd);
 	if (rc != 0) {
-		log_error("%s: cannot start handler %s: %s", __func__,
+		log_error("cannot start handler %s: %s",
 		    p->cfg.argv[0], strerror(rc));
 		unlink(path);
 		free(path);
@@ -222,7 +253,7 @@ pool_spawn(struct pool *p, struct proc **out)
 	pr->next = p->procs;
 	p->procs = pr;
 	p->nprocs++;
-	log_info("%s: handler started pid=%ld processes=%d", __func__,
+	log_info("handler started pid=%ld processes=%d",
 	    (long)pid, p->nprocs);
 	*out = pr;
 	return 0;
@@ -339,7 +370,7 @@ proc_fail(struct proc *pr, const char *cause)
 {
 	struct pool_result	res = { 0, cause, NULL, 0 };
 
-	log_warn("%s: handler pid=%ld: %s", __func__, (long)pr->pid, cause);
+	log_warn("handler pid=%ld: %s", (long)pr->pid, cause);
 	proc_stop(pr, SIGKILL);
 	proc_finish(pr, &res);
 }
@@ -350,7 +381,7 @@ proc_log_stderr(struct proc *pr, const uint8_t *data, size_t len)
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;
 	if (len > 0)
-		log_warn("%s: handler pid=%ld stderr: %.*s", __func__,
+		log_warn("handler pid=%ld stderr: %.*s",
 		    (long)pr->pid, (int)(len > 1000 ? 1000 : len), data);
 }
 
@@ -459,8 +490,8 @@ pool_backoff(struct pool *p)
 		delay = 30000;
 	p->no_spawn_until = alarm_now_ms() + delay;
 	if (p->crash_streak >= 3)
-		log_error("%s: handler %s died %d times in a row before "
-		    "answering; next start in %lld ms", __func__,
+		log_error("handler %s died %d times in a row before "
+		    "answering; next start in %lld ms",
 		    p->cfg.argv[0], p->crash_streak, (long long)delay);
 }
 
@@ -485,14 +516,11 @@ pool_reap(struct pool *p)
 			else
 				proc_stop(pr, SIGKILL);
 			if (WIFSIGNALED(status))
-				log_warn("%s: handler pid=%ld killed by signal %d",
-				    __func__, (long)pid, WTERMSIG(status));
+				log_warn("handler pid=%ld killed by signal %d", (long)pid, WTERMSIG(status));
 			else
-				log_warn("%s: handler pid=%ld exited with status %d",
-				    __func__, (long)pid, WEXITSTATUS(status));
+				log_warn("handler pid=%ld exited with status %d", (long)pid, WEXITSTATUS(status));
 		} else
-			log_info("%s: handler stopped pid=%ld processes=%d",
-			    __func__, (long)pid, p->nprocs);
+			log_info("handler stopped pid=%ld processes=%d", (long)pid, p->nprocs);
 		*pp = pr->next;
 		proc_free(pr);
 	}
@@ -505,6 +533,14 @@ pool_tick(struct pool *p, int64_t now_ms)
 
 	pool_reap(p);
 	for (pr = p->procs; pr != NULL; pr = pr->next) {
+		if (pr->state == PROC_STOPPING && !pr->killed &&
+		    now_ms - pr->since > STOP_GRACE_MS) {
+			log_warn("handler pid=%ld still running %d ms after "
+			    "SIGTERM; killing it", (long)pr->pid, STOP_GRACE_MS);
+			kill(pr->pid, SIGKILL);
+			pr->killed = 1;
+			continue;
+		}
 		if (pr->state == PROC_BUSY && p->cfg.event_timeout_ms > 0 &&
 		    now_ms - pr->since > p->cfg.event_timeout_ms) {
 			proc_fail(pr, "event timeout (--event-timeout)");
@@ -512,7 +548,7 @@ pool_tick(struct pool *p, int64_t now_ms)
 		}
 		if (pr->state == PROC_IDLE && p->nprocs > p->cfg.min &&
 		    now_ms - pr->since >= p->cfg.idle_timeout_ms) {
-			log_info("%s: retiring idle handler pid=%ld", __func__,
+			log_info("retiring idle handler pid=%ld",
 			    (long)pr->pid);
 			proc_stop(pr, SIGTERM);
 		}

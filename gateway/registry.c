@@ -216,7 +216,7 @@ registry_flush(struct registry *reg)
 		return 0;
 	rc = mdb_txn_begin(reg->env, NULL, 0, &txn);
 	if (rc != 0) {
-		rc = -rc;
+		rc = STORE_ERR(rc);
 		goto out;
 	}
 	while ((c = reg->dirty) != NULL) {
@@ -237,12 +237,12 @@ registry_flush(struct registry *reg)
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
-		rc = -rc;
+		rc = STORE_ERR(rc);
 out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	if (rc != 0)
-		log_error("%s: registry mirror write failed: %s", __func__,
+		log_error("registry mirror write failed: %s",
 		    store_strerror(rc));
 	return rc;
 }
@@ -282,7 +282,7 @@ registry_replay(struct registry *reg,
 	/* collect and drop first: fn opens transactions of its own */
 	rc = mdb_txn_begin(reg->env, NULL, 0, &txn);
 	if (rc != 0) {
-		rc = -rc;
+		rc = STORE_ERR(rc);
 		goto out;
 	}
 	rc = store_conn_foreach(txn, reg->dbs, NULL, registry_replay_collect,
@@ -291,13 +291,13 @@ registry_replay(struct registry *reg,
 		goto out;
 	rc = mdb_drop(txn, reg->dbs->connections, 0);
 	if (rc != 0) {
-		rc = -rc;
+		rc = STORE_ERR(rc);
 		goto out;
 	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
-		rc = -rc;
+		rc = STORE_ERR(rc);
 out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);

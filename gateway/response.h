@@ -33,13 +33,16 @@ struct action {
 	enum action_target	 target;
 	char			*target_name;	/* connection id or tag, or NULL */
 	char			*except;	/* TAG/OBJECT sends: skip this id */
-	/* SEND: frame payload; ATTACHMENT: the new value. */
+	/*
+	 * SEND: frame payload; ATTACHMENT: the new value, NULL (len 0)
+	 * to clear. Always followed by a NUL not counted in len.
+	 */
 	char			*data;
 	size_t			 len;
 	int			 binary;	/* SEND: binary frame */
 	/* CLOSE */
 	int			 close_code;
-	char			*reason;
+	char			*reason;	/* never NULL; "" when none */
 	/* TAGS */
 	char			**tags;
 	size_t			 ntags;
@@ -79,6 +82,12 @@ struct response_limits {
 int	response_parse(const char *data, size_t len, int64_t now_ms,
 	    const struct response_limits *limits, struct response **out,
 	    const char **cause);
+/*
+ * The reason phrase of the Status header ("" when absent), for the close
+ * that refuses a connect with a 4xx. Not checked against the 123 bytes a
+ * close reason may hold. Valid until response_free.
+ */
+const char *response_reason(const struct response *r);
 /* Frees a response and everything it owns; accepts NULL. */
 void	response_free(struct response *r);
 const char *response_strerror(int err);

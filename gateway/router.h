@@ -1,8 +1,9 @@
 /*
  * router: maps a request path to an object name. A route is either exact
  * ("/websocket=test-room": that path, that object) or a prefix
- * ("/rooms/*": the object is the rest of the path). Object names are
- * validated here so nothing downstream sees a bad one.
+ * ("/rooms/" then '*': the object is the rest of the path). Object names
+ * are validated here so nothing downstream sees a bad one. (A slash and a
+ * star are never written together in these comments: -Wcomment.)
  */
 #ifndef ROUTER_H
 #define ROUTER_H
@@ -23,7 +24,8 @@ struct router	*router_create(size_t name_max);
 /* Frees the router; accepts NULL. */
 void		 router_free(struct router *r);
 /*
- * Adds a route from its command-line form: "PATH=OBJECT" or "PREFIX/*".
+ * Adds a route from its command-line form: "PATH=OBJECT", or "PREFIX/"
+ * followed by '*'.
  * PATH and PREFIX start with '/'. Returns 0 or ROUTER_ESPEC (also for an
  * OBJECT that is not a valid name).
  */

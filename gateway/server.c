@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "config.h"
@@ -52,6 +53,8 @@ struct server {
 	struct gateway		*gw;
 	const struct config	*cfg;
 	const struct router	*router;
+	struct ev_loop		*loop;
+	void			*foreign_loops[1];
 	struct lws_context	*ctx;
 	struct lws_vhost	*vhost;
 	struct lws_protocols	 protocols[3];
@@ -131,31 +134,27 @@ server_confirm_upgrade(struct server *s, struct lws *wsi)
 		return server_http_reply(wsi, 400, "bad request\n", NULL) ? -1 : 1;
 	rc = router_route(s->router, uri, name, sizeof name);
 	if (rc == ROUTER_ENOROUTE) {
-		log_info("%s: upgrade refused path=%s status=404", __func__, uri);
+		log_info("upgrade refused path=%s status=404", uri);
 		return server_http_reply(wsi, 404, "no route\n", NULL) ? -1 : 1;
 	}
 	if (rc != 0) {
-		log_info("%s: upgrade refused path=%s status=400 (%s)",
-		    __func__, uri, router_strerror(rc));
+		log_info("upgrade refused path=%s status=400 (%s)", uri, router_strerror(rc));
 		return server_http_reply(wsi, 400, "bad object name\n", NULL) ?
 		    -1 : 1;
 	}
 	if (lws_hdr_copy(wsi, ver, sizeof ver, WSI_TOKEN_VERSION) <= 0 ||
 	    strcmp(ver, "13") != 0) {
-		log_info("%s: upgrade refused path=%s status=426 version=%s",
-		    __func__, uri, ver);
+		log_info("upgrade refused path=%s status=426 version=%s", uri, ver);
 		return server_http_reply(wsi, 426, "unsupported version\n",
 		    version_hdr) ? -1 : 1;
 	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_KEY) <= 0) {
-		log_info("%s: upgrade refused path=%s status=400 (no key)",
-		    __func__, uri);
+		log_info("upgrade refused path=%s status=400 (no key)", uri);
 		return server_http_reply(wsi, 400, "missing Sec-WebSocket-Key\n",
 		    NULL) ? -1 : 1;
 	}
 	if (!gateway_can_accept(s->gw)) {
-		log_warn("%s: upgrade refused path=%s status=503 (max connections)",
-		    __func__, uri);
+		log_warn("upgrade refused path=%s status=503 (max connections)", uri);
 		return server_http_reply(wsi, 503, "too many connections\n",
 		    NULL) ? -1 : 1;
 	}
@@ -254,8 +253,7 @@ server_receive(struct server *s, struct lws *wsi, struct wsconn *wc,
 		wc->rx_binary = lws_frame_is_binary(wsi);
 	}
 	if (buf_size(&wc->rx) + len > s->cfg->max_message) {
-		log_info("%s: connection %s: message over %zu bytes, closing 1009",
-		    __func__, conn_id(wc->conn), s->cfg->max_message);
+		log_info("connection %s: message over %zu bytes, closing 1009", conn_id(wc->conn), s->cfg->max_message);
 		gateway_conn_error(s->gw, wc->conn, "message too big");
 		buf_free(&wc->rx);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
@@ -409,8 +407,8 @@ server_send(struct conn *c, const void *data, size_t len, int binary)
 	if (wc == NULL || wc->closing || conn_wsi(c) == NULL)
 		return -ENOTCONN;
 	if (wc->q_bytes + len > wc->server->cfg->send_queue_max) {
-		log_warn("%s: connection %s: send queue over %zu bytes "
-		    "(client not reading), closing 1008", __func__, conn_id(c),
+		log_warn("connection %s: send queue over %zu bytes "
+		    "(client not reading), closing 1008", conn_id(c),
 		    wc->server->cfg->send_queue_max);
 		gateway_conn_error(wc->server->gw, c, "send queue full");
 		server_drop_queue(wc);
@@ -517,7 +515,15 @@ server_create(struct gateway *gw, const struct config *cfg,
 	s->protocols[1].callback = (lws_callback_function *)pool_lws_callback;
 	server_mounts(s);
 
+	/* our own loop, so the gateway can leave it with ev_break */
+	s->loop = ev_loop_new(EVFLAG_AUTO);
+	if (s->loop == NULL) {
+		*cause = "cannot create the libev loop";
+		goto fail;
+	}
+	s->foreign_loops[0] = s->loop;
 	memset(&info, 0, sizeof info);
+	info.foreign_loops = s->foreign_loops;
 	info.options = LWS_SERVER_OPTION_LIBEV |
 	    LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 	    LWS_SERVER_OPTION_VALIDATE_UTF8;
@@ -559,6 +565,8 @@ server_free(struct server *s)
 		return;
 	if (s->ctx != NULL)
 		lws_context_destroy(s->ctx);
+	if (s->loop != NULL)
+		ev_loop_destroy(s->loop);
 	for (i = 0; s->mount_paths != NULL && s->mount_paths[i] != NULL; i++)
 		free(s->mount_paths[i]);
 	free(s->mount_paths);
@@ -570,6 +578,18 @@ struct lws_context *
 server_context(struct server *s)
 {
 	return s->ctx;
+}
+
+void
+server_run(struct server *s)
+{
+	ev_run(s->loop, 0);
+}
+
+void
+server_stop(struct server *s)
+{
+	ev_break(s->loop, EVBREAK_ALL);
 }
 
 struct lws_vhost *

@@ -23,6 +23,9 @@ struct server		*server_create(struct gateway *gw,
 			    const struct config *cfg,
 			    const struct router *router, const char **cause);
 void			 server_free(struct server *s);
+/* Runs the event loop until server_stop (called from a loop callback). */
+void			 server_run(struct server *s);
+void			 server_stop(struct server *s);
 struct lws_context	*server_context(struct server *s);
 struct lws_vhost	*server_vhost(struct server *s);
 /*

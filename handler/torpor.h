@@ -102,6 +102,14 @@ TORPOR_API int64_t torpor_now_ms(void);
 
 /* --- actions (applied by the gateway in the order queued) ------------ */
 
+/*
+ * Every call returns 0, -ENOMEM, or -EINVAL for an argument the gateway
+ * would refuse: a text frame (binary = 0) must be UTF-8 without NUL
+ * bytes; an attachment is text without NUL bytes; a tag is 1..256 bytes
+ * of visible ASCII without ','. A NULL connection id means the event's
+ * connection, which alarm events do not have (-EINVAL).
+ */
+
 /* A frame to the event's connection; -EINVAL for alarm events. */
 TORPOR_API int torpor_reply(torpor_event *ev, const void *data, size_t len,
     int binary);
@@ -118,17 +126,23 @@ TORPOR_API int torpor_broadcast(torpor_event *ev, const void *data,
     size_t len, int binary, const char *except_id);
 /*
  * Closes a connection (NULL: the event's) with code (1000 or 3000..4999)
- * and reason (<= 123 bytes; may be NULL). -EINVAL on a bad code.
+ * and reason (UTF-8, <= 123 bytes; may be NULL). -EINVAL on a bad code.
  */
 TORPOR_API int torpor_close(torpor_event *ev, const char *connection_id,
     int code, const char *reason);
-/* Replaces a connection's attachment (NULL id: the event's). */
+/*
+ * Replaces a connection's attachment (NULL id: the event's); value NULL
+ * or len 0 clears it.
+ */
 TORPOR_API int torpor_set_attachment(torpor_event *ev,
     const char *connection_id, const char *value, size_t len);
 /* Replaces a connection's tags (NULL id: the event's). */
 TORPOR_API int torpor_set_tags(torpor_event *ev, const char *connection_id,
     const char *const *tags, size_t ntags);
-/* Sets the object's alarm to at_ms (a past time fires at once). */
+/*
+ * Sets the object's alarm to at_ms (a past time fires at once); -EINVAL
+ * outside 0..2^53.
+ */
 TORPOR_API int torpor_set_alarm(torpor_event *ev, int64_t at_ms);
 TORPOR_API int torpor_clear_alarm(torpor_event *ev);
 
@@ -136,8 +150,8 @@ TORPOR_API int torpor_clear_alarm(torpor_event *ev);
 
 /*
  * Reads key of the event's object. Sees the event's own earlier writes.
- * On success *val/*len point at storage valid until the callback returns.
- * -ENOENT when absent.
+ * On success *val and *len point at storage valid until the callback
+ * returns. -ENOENT when absent.
  */
 TORPOR_API int torpor_get(torpor_event *ev, const char *key,
     const void **val, size_t *len);

@@ -16,8 +16,11 @@
  *
  * Every process opens the envs itself after exec, with MDB_NOTLS and
  * STORE_MAP_SIZE. Functions return 0, a negative errno, or an LMDB error
- * code (positive MDB_* values are returned negated, e.g. -MDB_NOTFOUND);
- * store_strerror describes any of them. Nothing here logs or aborts.
+ * code: LMDB's own MDB_* codes are already negative and are returned as
+ * they are (compare with MDB_NOTFOUND, not -MDB_NOTFOUND); the positive
+ * errno values LMDB reports for system errors are returned negated, so
+ * every failure is < 0. store_strerror describes any of them. Nothing
+ * here logs or aborts.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -50,15 +53,23 @@ struct store_gateway_dbs {
 	MDB_dbi	connections;
 };
 
+/* Turns an LMDB return (positive errno or negative MDB_*) into ours. */
+static inline int
+STORE_ERR(int rc)
+{
+	return rc > 0 ? -rc : rc;
+}
+
 /* "full", "group", "none" -> value; returns 0 or -EINVAL. */
 int	store_parse_durability(const char *s, enum store_durability *out);
 const char *store_durability_name(enum store_durability d);
 
 /*
- * Creates dir (mode 0700) if missing, then opens an env there with
- * MDB_NOTLS | flags and the shared map size and limits. On success *envp
- * owns the env (close with mdb_env_close). Returns -errno (e.g. -EACCES
- * when dir is not writable) or a negated MDB code.
+ * Creates dir (mode 0700, and missing parents) unless flags has
+ * MDB_RDONLY, then opens an env there with MDB_NOTLS | flags and the
+ * shared map size and limits. On success *envp owns the env (close with
+ * mdb_env_close). Returns -errno (e.g. -EACCES when dir is not writable,
+ * -ENOENT for a read-only open of a missing env) or an MDB code.
  */
 int	store_env_open(MDB_env **envp, const char *dir, unsigned int flags);
 
@@ -79,6 +90,15 @@ int	store_state_open(const char *dir, enum store_durability d,
  */
 int	store_gateway_open(const char *dir, int readonly, MDB_env **envp,
 	    struct store_gateway_dbs *dbs);
+/*
+ * The same two opens with envdir naming the env directory itself (DIR/state
+ * or DIR/gateway) rather than the store directory: handlers get those paths
+ * as TORPOR_STORE and TORPOR_GATEWAY_STORE (doc/PROTOCOL.md).
+ */
+int	store_state_open_at(const char *envdir, enum store_durability d,
+	    MDB_env **envp, MDB_dbi *dbi);
+int	store_gateway_open_at(const char *envdir, int readonly, MDB_env **envp,
+	    struct store_gateway_dbs *dbs);
 
 /* Writes "dir/sub" into out; returns 0 or -ENAMETOOLONG. */
 int	store_path(char *out, size_t size, const char *dir, const char *sub);
@@ -91,8 +111,9 @@ int	store_path(char *out, size_t size, const char *dir, const char *sub);
 int	store_key_encode(char *out, size_t size, const char *object,
 	    size_t object_len, const void *key, size_t key_len);
 /*
- * Splits an encoded key: on success sets *key/*key_len to the user part
- * (pointing into enc) and returns 0; -EINVAL if there is no separator.
+ * Splits an encoded key: on success points *object and *key into enc
+ * (the object name and the user part, with their lengths) and returns 0;
+ * -EINVAL if there is no separator (or the object name is empty).
  */
 int	store_key_decode(const void *enc, size_t enc_len, const char **object,
 	    size_t *object_len, const void **key, size_t *key_len);
@@ -103,13 +124,14 @@ uint64_t store_u64_decode(const uint8_t in[8]);
 
 /* --- gateway env records (write functions need a write txn) --------- */
 
-/* Sets object's alarm, replacing any previous one (both DBs). */
+/* Sets object's alarm, replacing any previous one (both DBs); -EINVAL
+ * when at_ms < 0. */
 int	store_alarm_put(MDB_txn *txn, const struct store_gateway_dbs *dbs,
 	    const char *object, int64_t at_ms);
 /* Removes object's alarm; 0 also when there was none. */
 int	store_alarm_del(MDB_txn *txn, const struct store_gateway_dbs *dbs,
 	    const char *object);
-/* Reads object's alarm; -MDB_NOTFOUND when none. */
+/* Reads object's alarm; MDB_NOTFOUND when none. */
 int	store_alarm_get(MDB_txn *txn, const struct store_gateway_dbs *dbs,
 	    const char *object, int64_t *at_ms);
 /*
@@ -120,6 +142,7 @@ int	store_alarm_get(MDB_txn *txn, const struct store_gateway_dbs *dbs,
 int	store_alarm_foreach(MDB_txn *txn, const struct store_gateway_dbs *dbs,
 	    int (*fn)(const char *object, int64_t at_ms, void *arg), void *arg);
 
+/* The last event id of object; MDB_NOTFOUND when none was stored. */
 int	store_event_id_get(MDB_txn *txn, const struct store_gateway_dbs *dbs,
 	    const char *object, uint64_t *id);
 int	store_event_id_put(MDB_txn *txn, const struct store_gateway_dbs *dbs,
@@ -144,7 +167,7 @@ int	store_conn_foreach(MDB_txn *txn, const struct store_gateway_dbs *dbs,
 
 /* --- state env --------------------------------------------------------- */
 
-/* Reads object's key; -MDB_NOTFOUND when absent. *val points into the txn. */
+/* Reads object's key; MDB_NOTFOUND when absent. *val points into the txn. */
 int	store_kv_get(MDB_txn *txn, MDB_dbi dbi, const char *object,
 	    const void *key, size_t key_len, MDB_val *val);
 int	store_kv_put(MDB_txn *txn, MDB_dbi dbi, const char *object,

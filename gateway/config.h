@@ -1,0 +1,57 @@
+/*
+ * config: the gateway's settings, filled once from the command line and
+ * read-only afterwards. Defaults make "torpor-gateway" with no option
+ * serve the reference app.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "store.h"
+
+struct config {
+	/* --listen HOST:PORT */
+	char		*listen_host;		/* "127.0.0.1" */
+	int		 listen_port;		/* 8788 */
+	/* --route, repeatable; default "/websocket=test-room" */
+	char		**routes;
+	size_t		 nroutes;
+	/* --handler PATH [ARGS...]: argv for spawned handlers, NULL-terminated */
+	char		**handler_argv;
+	/* --handlers MIN:MAX */
+	int		 handlers_min;		/* 0 */
+	int		 handlers_max;		/* 2 */
+	int		 idle_timeout_ms;	/* --idle-timeout SECONDS, 30 s */
+	int		 event_timeout_ms;	/* --event-timeout SECONDS, 30 s */
+	char		*run_dir;		/* --run-dir */
+	char		*store_dir;		/* --store */
+	char		*static_dir;		/* --static; NULL: no files */
+	enum store_durability durability;	/* --durability, none */
+	enum log_level	 log_level;		/* --log-level, info */
+	/* limits */
+	size_t		 max_message;		/* --max-message BYTES, 1 MiB */
+	size_t		 max_attachment;	/* --max-attachment BYTES, 16 KiB */
+	size_t		 max_name;		/* --max-object-name BYTES, 128 */
+	size_t		 send_queue_max;	/* --send-queue BYTES, 4 MiB */
+	size_t		 object_queue_max;	/* --object-queue EVENTS, 1024 */
+	size_t		 max_response;		/* --max-response BYTES, 16 MiB */
+	int		 max_connections;	/* --max-connections, 100000 */
+	int		 alarm_retries;		/* --alarm-retries, 6 */
+	/* Set when the handler or static dir came from the built-in defaults. */
+	int		 default_app;
+};
+
+/*
+ * Fills cfg from argv. Returns 0 to run, 1 when --help or --version was
+ * printed (exit 0), or -EINVAL after printing the reason to stderr.
+ */
+int	config_parse(struct config *cfg, int argc, char **argv);
+/* Frees what config_parse allocated; safe to call twice. */
+void	config_free(struct config *cfg);
+void	config_usage(FILE *fp);
+
+#endif

@@ -1,7 +1,8 @@
 /*
  * config: the command line of torpor-gateway. One table describes every
  * option (name, argument, default, range, help), so parsing, defaults and
- * --help cannot disagree. Parsing checks what can be checked early (an
+ * --help cannot disagree; the syntax of the values (sizes, durations,
+ * HOST:PORT) is options.c's. Parsing checks what can be checked early (an
  * executable handler, an existing static dir) and creates nothing: the
  * gateway makes its run and store directories when it starts.
  */
@@ -20,7 +21,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -31,10 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "options.h"
 #include "xmalloc.h"
 
 #if !defined(TORPOR_BUILDDIR) || !defined(TORPOR_SRCDIR) || \
@@ -53,13 +53,6 @@
  * leaves room for the socket file names whatever the pool calls them.
  */
 #define CONFIG_RUN_DIR_MAX	80
-
-enum config_kind {
-	KIND_OTHER,	/* parsed by its own function */
-	KIND_BYTES,	/* integer, optional K/M/G (binary) suffix */
-	KIND_COUNT,	/* plain integer */
-	KIND_SECONDS,	/* decimal seconds, at most 3 decimals, kept in ms */
-};
 
 enum {
 	OPT_HELP = 'h',
@@ -83,6 +76,8 @@ enum {
 	OPT_MAX_RESPONSE,
 	OPT_MAX_CONNECTIONS,
 	OPT_ALARM_RETRIES,
+	OPT_RELOAD,
+	OPT_RELOAD_TIMEOUT,
 };
 
 struct config_opt {
@@ -91,7 +86,7 @@ struct config_opt {
 	int		 id;
 	const char	*help;		/* lines of at most 50 columns */
 	/* Numeric options only: */
-	enum config_kind kind;
+	enum options_kind kind;
 	uint64_t	 min;
 	uint64_t	 max;
 	uint64_t	 def;
@@ -103,9 +98,9 @@ struct config_opt {
 #define FIELD(f) \
 	.offset = offsetof(struct config, f), \
 	.size = sizeof(((struct config *)0)->f)
-#define KIB	((uint64_t)1 << 10)
-#define MIB	((uint64_t)1 << 20)
-#define GIB	((uint64_t)1 << 30)
+#define KIB	OPTIONS_KIB
+#define MIB	OPTIONS_MIB
+#define GIB	OPTIONS_GIB
 
 static const struct config_opt config_opts[] = {
 	{ .name = "listen", .arg = "HOST:PORT", .id = OPT_LISTEN,
@@ -124,13 +119,22 @@ static const struct config_opt config_opts[] = {
 	      "(MAX); default 0:2; 0 <= MIN <= MAX <= 1024" },
 	{ .name = "idle-timeout", .arg = "SECONDS", .id = OPT_IDLE_TIMEOUT,
 	  .help = "retire processes above MIN idle this long",
-	  .kind = KIND_SECONDS, .min = 1, .max = 86400000, .def = 30000,
+	  .kind = OPTIONS_SECONDS, .min = 1, .max = 86400000, .def = 30000,
 	  .units = "seconds", FIELD(idle_timeout_ms) },
 	{ .name = "event-timeout", .arg = "SECONDS", .id = OPT_EVENT_TIMEOUT,
 	  .help = "kill a handler that has not answered by then\n"
 	      "(the connection gets close 1011)",
-	  .kind = KIND_SECONDS, .min = 1, .max = 86400000, .def = 30000,
+	  .kind = OPTIONS_SECONDS, .min = 1, .max = 86400000, .def = 30000,
 	  .units = "seconds", FIELD(event_timeout_ms) },
+	{ .name = "reload-timeout", .arg = "SECONDS", .id = OPT_RELOAD_TIMEOUT,
+	  .help = "how long a reload's new handler may take to\n"
+	      "answer before the reload fails",
+	  .kind = OPTIONS_SECONDS, .min = 1, .max = 3600000, .def = 10000,
+	  .units = "seconds", FIELD(reload_timeout_ms) },
+	{ .name = "reload", .id = OPT_RELOAD,
+	  .help = "do not serve: tell the gateway using --run-dir\n"
+	      "to start a new handler generation (as SIGHUP)\n"
+	      "and exit 0 when it serves, 1 if it failed" },
 	{ .name = "run-dir", .arg = "DIR", .id = OPT_RUN_DIR,
 	  .help = "handler sockets, mode 0700, at most 80 bytes;\n"
 	      "default /run/torpor as root, else\n"
@@ -142,43 +146,43 @@ static const struct config_opt config_opts[] = {
 	{ .name = "static", .arg = "DIR", .id = OPT_STATIC,
 	  .help = "files served at /; default: the reference app's\n"
 	      "page, or none when --handler is given" },
-	{ .name = "durability", .arg = "full|none", .id = OPT_DURABILITY,
-	  .help = "full: every commit syncs; none: no sync;\n"
-	      "default none" },
+	{ .name = "durability", .arg = "full|group|none", .id = OPT_DURABILITY,
+	  .help = "full: every commit syncs; group: replies wait\n"
+	      "for a shared sync; none: no sync; default none" },
 	{ .name = "log-level", .arg = "LEVEL", .id = OPT_LOG_LEVEL,
 	  .help = "error, warn, info or debug; default info" },
 	{ .name = "max-message", .arg = "BYTES", .id = OPT_MAX_MESSAGE,
 	  .help = "largest client message (larger: close 1009)",
-	  .kind = KIND_BYTES, .min = 1, .max = 32 * MIB, .def = MIB,
+	  .kind = OPTIONS_BYTES, .min = 1, .max = 32 * MIB, .def = MIB,
 	  .units = "bytes", FIELD(max_message) },
 	{ .name = "max-attachment", .arg = "BYTES", .id = OPT_MAX_ATTACHMENT,
 	  .help = "largest attachment a handler may set (larger:\n"
 	      "the response is refused, close 1011)",
-	  .kind = KIND_BYTES, .min = 1, .max = MIB, .def = 16 * KIB,
+	  .kind = OPTIONS_BYTES, .min = 1, .max = MIB, .def = 16 * KIB,
 	  .units = "bytes", FIELD(max_attachment) },
 	{ .name = "max-object-name", .arg = "BYTES", .id = OPT_MAX_OBJECT_NAME,
 	  .help = "longest object name (longer: HTTP 400)",
-	  .kind = KIND_BYTES, .min = 1, .max = 255, .def = 128,
+	  .kind = OPTIONS_BYTES, .min = 1, .max = 255, .def = 128,
 	  .units = "bytes", FIELD(max_name) },
 	{ .name = "send-queue", .arg = "BYTES", .id = OPT_SEND_QUEUE,
 	  .help = "bytes queued for a slow client (more: close 1008)",
-	  .kind = KIND_BYTES, .min = KIB, .max = GIB, .def = 4 * MIB,
+	  .kind = OPTIONS_BYTES, .min = KIB, .max = GIB, .def = 4 * MIB,
 	  .units = "bytes", FIELD(send_queue_max) },
 	{ .name = "object-queue", .arg = "EVENTS", .id = OPT_OBJECT_QUEUE,
 	  .help = "events queued per object (more: reading paused)",
-	  .kind = KIND_COUNT, .min = 1, .max = 1048576, .def = 1024,
+	  .kind = OPTIONS_COUNT, .min = 1, .max = 1048576, .def = 1024,
 	  .units = "events", FIELD(object_queue_max) },
 	{ .name = "max-response", .arg = "BYTES", .id = OPT_MAX_RESPONSE,
 	  .help = "largest handler response (larger: close 1011)",
-	  .kind = KIND_BYTES, .min = KIB, .max = GIB, .def = 16 * MIB,
+	  .kind = OPTIONS_BYTES, .min = KIB, .max = GIB, .def = 16 * MIB,
 	  .units = "bytes", FIELD(max_response) },
 	{ .name = "max-connections", .arg = "N", .id = OPT_MAX_CONNECTIONS,
 	  .help = "open WebSocket connections (more: HTTP 503)",
-	  .kind = KIND_COUNT, .min = 1, .max = 10000000, .def = 100000,
+	  .kind = OPTIONS_COUNT, .min = 1, .max = 10000000, .def = 100000,
 	  .units = "connections", FIELD(max_connections) },
 	{ .name = "alarm-retries", .arg = "N", .id = OPT_ALARM_RETRIES,
 	  .help = "retries of a failed alarm, backing off from 2 s",
-	  .kind = KIND_COUNT, .min = 0, .max = 100, .def = 6,
+	  .kind = OPTIONS_COUNT, .min = 0, .max = 100, .def = 6,
 	  .units = "retries", FIELD(alarm_retries) },
 	{ .name = "help", .id = OPT_HELP,
 	  .help = "print this help and exit" },
@@ -187,22 +191,6 @@ static const struct config_opt config_opts[] = {
 };
 
 #define CONFIG_NOPTS	(sizeof config_opts / sizeof config_opts[0])
-
-/* What a value of each kind looks like, for error messages. */
-static const char *const config_kind_form[] = {
-	[KIND_OTHER] = "",
-	[KIND_BYTES] = "a size (an integer, optionally with K, M or G)",
-	[KIND_COUNT] = "an integer",
-	[KIND_SECONDS] = "a duration (seconds, at most 3 decimals)",
-};
-
-static const struct {
-	const char	*suffix;
-	uint64_t	 mult;
-} config_suffixes[] = {
-	{ "", 1 }, { "K", KIB }, { "KiB", KIB }, { "M", MIB }, { "MiB", MIB },
-	{ "G", GIB }, { "GiB", GIB },
-};
 
 static void __attribute__((format(printf, 1, 2)))
 config_error(const char *fmt, ...)
@@ -214,98 +202,6 @@ config_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-/*
- * Decimal digits only: no sign, space or base prefix, so "-1" or "0x10"
- * are refused instead of wrapping. Advances *sp past the digits.
- */
-static int
-config_digits(const char **sp, uint64_t *out)
-{
-	const char	*s = *sp;
-	uint64_t	 v = 0;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*sp = s;
-	*out = v;
-	return 0;
-}
-
-/* Parses s as kind into *out (bytes, a count, or ms); -EINVAL or -ERANGE. */
-static int
-config_value(enum config_kind kind, const char *s, uint64_t *out)
-{
-	uint64_t	 v, frac = 0, scale = 100;
-	size_t		 i;
-	int		 rc;
-
-	if ((rc = config_digits(&s, &v)) != 0)
-		return rc;
-	switch (kind) {
-	case KIND_BYTES:
-		for (i = 0; i < sizeof config_suffixes /
-		    sizeof config_suffixes[0]; i++) {
-			if (strcasecmp(s, config_suffixes[i].suffix) != 0)
-				continue;
-			if (v > UINT64_MAX / config_suffixes[i].mult)
-				return -ERANGE;
-			*out = v * config_suffixes[i].mult;
-			return 0;
-		}
-		return -EINVAL;
-	case KIND_SECONDS:
-		if (*s == '.') {
-			if (s[1] < '0' || s[1] > '9')
-				return -EINVAL;
-			for (s++; *s >= '0' && *s <= '9'; s++) {
-				if (scale == 0)
-					return -EINVAL;	/* below 1 ms */
-				frac += (uint64_t)(*s - '0') * scale;
-				scale /= 10;
-			}
-		}
-		if (*s != '\0')
-			return -EINVAL;
-		if (v > (UINT64_MAX - frac) / 1000)
-			return -ERANGE;
-		*out = v * 1000 + frac;
-		return 0;
-	default:
-		if (*s != '\0')
-			return -EINVAL;
-		*out = v;
-		return 0;
-	}
-}
-
-/* Writes v the way a user would type it: "16K", "1M", "0.5", "100". */
-static void
-config_format(char *out, size_t size, enum config_kind kind, uint64_t v)
-{
-	unsigned long long	u = (unsigned long long)v;
-
-	if (kind == KIND_BYTES && v != 0 && v % GIB == 0)
-		snprintf(out, size, "%lluG", u / GIB);
-	else if (kind == KIND_BYTES && v != 0 && v % MIB == 0)
-		snprintf(out, size, "%lluM", u / MIB);
-	else if (kind == KIND_BYTES && v != 0 && v % KIB == 0)
-		snprintf(out, size, "%lluK", u / KIB);
-	else if (kind == KIND_SECONDS && v % 1000 != 0) {
-		snprintf(out, size, "%llu.%03llu", u / 1000, u % 1000);
-		/* "0.500" reads as more precise than it is. */
-		while (out[strlen(out) - 1] == '0')
-			out[strlen(out) - 1] = '\0';
-	} else if (kind == KIND_SECONDS)
-		snprintf(out, size, "%llu", u / 1000);
-	else
-		snprintf(out, size, "%llu", u);
 }
 
 static void
@@ -328,12 +224,12 @@ config_set_number(struct config *cfg, const struct config_opt *o,
 	uint64_t	 v;
 	int		 rc;
 
-	config_format(lo, sizeof lo, o->kind, o->min);
-	config_format(hi, sizeof hi, o->kind, o->max);
-	rc = config_value(o->kind, arg, &v);
+	options_format(lo, sizeof lo, o->kind, o->min);
+	options_format(hi, sizeof hi, o->kind, o->max);
+	rc = options_parse(o->kind, arg, &v);
 	if (rc == -EINVAL) {
 		config_error("--%s: '%s' is not %s; accepted: %s to %s %s",
-		    o->name, arg, config_kind_form[o->kind], lo, hi, o->units);
+		    o->name, arg, options_kind_form(o->kind), lo, hi, o->units);
 		return -EINVAL;
 	}
 	if (rc != 0 || v < o->min || v > o->max) {
@@ -345,46 +241,22 @@ config_set_number(struct config *cfg, const struct config_opt *o,
 	return 0;
 }
 
-/* HOST is numeric so the listening address is exactly what was asked. */
 static int
 config_set_listen(struct config *cfg, const char *arg)
 {
-	char		 host[INET6_ADDRSTRLEN];
-	unsigned char	 addr[sizeof(struct in6_addr)];
-	const char	*start = arg, *end, *port;
-	uint64_t	 v;
-	int		 family = AF_INET;
+	char	host[INET6_ADDRSTRLEN];
+	int	port;
 
-	if (arg[0] == '[') {
-		family = AF_INET6;
-		start = arg + 1;
-		end = strchr(start, ']');
-		if (end == NULL || end[1] != ':')
-			goto fail;
-		port = end + 2;
-	} else {
-		end = strrchr(arg, ':');
-		if (end == NULL)
-			goto fail;
-		port = end + 1;
+	if (options_parse_listen(arg, host, sizeof host, &port) != 0) {
+		config_error("--listen: '%s' is invalid; accepted: "
+		    "IPV4:PORT or [IPV6]:PORT, numeric address, port 1 to "
+		    "65535", arg);
+		return -EINVAL;
 	}
-	if (end == start || (size_t)(end - start) >= sizeof host)
-		goto fail;
-	memcpy(host, start, (size_t)(end - start));
-	host[end - start] = '\0';
-	if (inet_pton(family, host, addr) != 1)
-		goto fail;
-	if (config_digits(&port, &v) != 0 || *port != '\0' || v < 1 ||
-	    v > 65535)
-		goto fail;
 	free(cfg->listen_host);
 	cfg->listen_host = xstrdup(host);
-	cfg->listen_port = (int)v;
+	cfg->listen_port = port;
 	return 0;
-fail:
-	config_error("--listen: '%s' is invalid; accepted: IPV4:PORT or "
-	    "[IPV6]:PORT, numeric address, port 1 to 65535", arg);
-	return -EINVAL;
 }
 
 /* The form only; the router checks the bytes of paths and names. */
@@ -417,8 +289,8 @@ config_set_handlers(struct config *cfg, const char *arg)
 	const char	*s = arg;
 	uint64_t	 lo, hi;
 
-	if (config_digits(&s, &lo) != 0 || *s++ != ':' ||
-	    config_digits(&s, &hi) != 0 || *s != '\0' || lo > hi || hi < 1 ||
+	if (options_digits(&s, &lo) != 0 || *s++ != ':' ||
+	    options_digits(&s, &hi) != 0 || *s != '\0' || lo > hi || hi < 1 ||
 	    hi > CONFIG_HANDLERS_MAX) {
 		config_error("--handlers: '%s' is invalid; accepted: MIN:MAX "
 		    "with 0 <= MIN <= MAX and 1 <= MAX <= %d", arg,
@@ -542,12 +414,7 @@ config_set_durability(struct config *cfg, const char *arg)
 
 	if (store_parse_durability(arg, &d) != 0) {
 		config_error("--durability: '%s' is invalid; accepted: full, "
-		    "none", arg);
-		return -EINVAL;
-	}
-	if (d == STORE_DURABILITY_GROUP) {
-		config_error("--durability: 'group' is not supported yet; "
-		    "accepted: full, none");
+		    "group, none", arg);
 		return -EINVAL;
 	}
 	cfg->durability = d;
@@ -589,7 +456,7 @@ config_defaults(struct config *cfg)
 	cfg->durability = STORE_DURABILITY_NONE;
 	cfg->log_level = LOG_LEVEL_INFO;
 	for (i = 0; i < CONFIG_NOPTS; i++) {
-		if (config_opts[i].kind != KIND_OTHER)
+		if (config_opts[i].kind != OPTIONS_OTHER)
 			config_store_number(cfg, &config_opts[i],
 			    config_opts[i].def);
 	}
@@ -757,8 +624,11 @@ config_option(struct config *cfg, int c, const char *arg)
 		return config_set_durability(cfg, arg);
 	case OPT_LOG_LEVEL:
 		return config_set_log_level(cfg, arg);
+	case OPT_RELOAD:
+		cfg->reload = 1;
+		return 0;
 	}
-	if ((o = config_find(c)) == NULL || o->kind == KIND_OTHER) {
+	if ((o = config_find(c)) == NULL || o->kind == OPTIONS_OTHER) {
 		config_error("internal error: option %d has no parser", c);
 		return -EINVAL;
 	}
@@ -898,11 +768,11 @@ config_usage(FILE *fp)
 		else
 			fprintf(fp, "%*s", CONFIG_USAGE_COL - n, "");
 		config_usage_text(fp, o->help);
-		if (o->kind == KIND_OTHER)
+		if (o->kind == OPTIONS_OTHER)
 			continue;
-		config_format(lo, sizeof lo, o->kind, o->min);
-		config_format(hi, sizeof hi, o->kind, o->max);
-		config_format(def, sizeof def, o->kind, o->def);
+		options_format(lo, sizeof lo, o->kind, o->min);
+		options_format(hi, sizeof hi, o->kind, o->max);
+		options_format(def, sizeof def, o->kind, o->def);
 		fprintf(fp, "%*sdefault %s; %s to %s %s\n", CONFIG_USAGE_COL, "",
 		    def, lo, hi, o->units);
 	}

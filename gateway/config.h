@@ -27,6 +27,8 @@ struct config {
 	int		 handlers_max;		/* 2 */
 	int		 idle_timeout_ms;	/* --idle-timeout SECONDS, 30 s */
 	int		 event_timeout_ms;	/* --event-timeout SECONDS, 30 s */
+	int		 reload_timeout_ms;	/* --reload-timeout SECONDS, 10 s */
+	int		 reload;		/* --reload: signal a running gateway */
 	char		*run_dir;		/* --run-dir */
 	char		*store_dir;		/* --store */
 	char		*static_dir;		/* --static; NULL: no files */

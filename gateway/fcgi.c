@@ -130,6 +130,23 @@ fcgi_encode_stream(struct buf *out, uint8_t type, uint16_t request_id,
 }
 
 void
+fcgi_encode_get_values(struct buf *out)
+{
+	struct buf	nv = BUF_INIT;
+
+	fcgi_param_add(&nv, "FCGI_MAX_CONNS", 14, "", 0);
+	fcgi_param_add(&nv, "FCGI_MAX_REQS", 13, "", 0);
+	fcgi_param_add(&nv, "FCGI_MPXS_CONNS", 15, "", 0);
+	/*
+	 * Sent as a stream, empty record last: libfcgi reads a management
+	 * record's content as a stream and answers only once it has ended.
+	 */
+	fcgi_encode_stream(out, FCGI_GET_VALUES, 0, buf_head(&nv),
+	    buf_size(&nv));
+	buf_free(&nv);
+}
+
+void
 fcgi_encode_request(struct buf *out, uint16_t request_id,
     const struct buf *nv, const void *body, size_t body_len)
 {

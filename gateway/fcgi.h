@@ -61,6 +61,16 @@ void	fcgi_encode_stream(struct buf *out, uint8_t type, uint16_t request_id,
 void	fcgi_encode_request(struct buf *out, uint16_t request_id,
 	    const struct buf *nv, const void *body, size_t body_len);
 
+/*
+ * Appends a FCGI_GET_VALUES management record (request id 0) asking for
+ * FCGI_MAX_CONNS, FCGI_MAX_REQS and FCGI_MPXS_CONNS, then an empty
+ * GET_VALUES record (libfcgi needs it to see the end of the content). A
+ * FastCGI application answers with GET_VALUES_RESULT (libfcgi answers the
+ * empty record too, later) without running a request, which makes it a
+ * harmless "are you up" probe.
+ */
+void	fcgi_encode_get_values(struct buf *out);
+
 /* One decoded record; content points into the caller's buffer. */
 struct fcgi_record {
 	uint8_t		 type;

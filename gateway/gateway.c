@@ -21,6 +21,7 @@
 
 #include "alarm.h"
 #include "config.h"
+#include "control.h"
 #include "fcgi.h"
 #include "gateway.h"
 #include "log.h"
@@ -31,6 +32,7 @@
 #include "router.h"
 #include "server.h"
 #include "store.h"
+#include "syncer.h"
 #include "xmalloc.h"
 
 #define TICK_MS		100
@@ -50,16 +52,23 @@ struct gateway {
 	char			*state_dir;
 	char			*gateway_dir;
 	struct response_limits	 limits;
+	MDB_env			*senv;	/* group durability: the state env */
+	struct syncer		*syncer;
+	struct held		*held_head;
+	struct held		*held_tail;
 	struct buf		 nv;	/* reused per request */
 	struct buf		 req;	/* reused per request */
 	lws_sorted_usec_list_t	 tick;
 	int			 sigfd;
 	int			 stop;
+	int			 pidfile;	/* ours to remove */
+	unsigned long		 reloads;	/* reload verdicts written */
 	int64_t			 next_reader_check;
 	int64_t			 next_collect;
 };
 
 static void	gateway_dispatch(struct gateway *gw);
+static void	gateway_reload(struct gateway *gw);
 
 int
 gateway_can_accept(struct gateway *gw)
@@ -179,11 +188,14 @@ gateway_alarm_due(const char *object, void *arg)
 	gateway_enqueue(gw, o, ev);
 }
 
+static void	gateway_release(struct gateway *gw);
+
 void
 gateway_wake(struct gateway *gw)
 {
 	if (gw->alarm != NULL)
 		alarm_drain(gw->alarm, gateway_alarm_due, gw);
+	gateway_release(gw);
 }
 
 static const char *const event_names[] = {
@@ -321,6 +333,86 @@ gateway_dispatch(struct gateway *gw)
 	}
 }
 
+/*
+ * Output (frames and closes) of one response, or a 1011 close, waiting in
+ * group durability for the sync that makes its commit durable.
+ */
+struct held {
+	uint64_t	 ticket;
+	struct response	*r;		/* NULL: close sender with 1011 */
+	struct conn	*sender;	/* referenced, may be NULL */
+	struct object	*obj;		/* pinned */
+	struct held	*next;
+};
+
+static void	gateway_apply(struct gateway *, struct conn *, struct object *,
+		    const struct response *, int);
+
+#define APPLY_STATE	1	/* attachment, tags, alarm */
+#define APPLY_OUTPUT	2	/* frames, closes */
+
+static void
+gateway_fail_close(struct conn *sender)
+{
+	if (sender != NULL && conn_is_open(sender))
+		server_close(sender, 1011, "handler error");
+}
+
+/* Releases held output whose sync has finished, in arrival order. */
+static void
+gateway_release(struct gateway *gw)
+{
+	struct held	*h;
+	uint64_t	 done;
+
+	if (gw->syncer == NULL || gw->held_head == NULL)
+		return;
+	done = syncer_done(gw->syncer);
+	while ((h = gw->held_head) != NULL && h->ticket <= done) {
+		gw->held_head = h->next;
+		if (gw->held_head == NULL)
+			gw->held_tail = NULL;
+		if (h->r != NULL)
+			gateway_apply(gw, h->sender, h->obj, h->r, APPLY_OUTPUT);
+		else
+			gateway_fail_close(h->sender);
+		response_free(h->r);
+		if (h->sender != NULL)
+			conn_unref(h->sender);
+		object_unpin(h->obj);
+		free(h);
+	}
+}
+
+/* Applies or (group durability) holds the output of a response. */
+static void
+gateway_output(struct gateway *gw, struct event *ev, struct response *r)
+{
+	struct held	*h;
+
+	if (gw->syncer == NULL) {
+		if (r != NULL)
+			gateway_apply(gw, ev->conn, ev->obj, r, APPLY_OUTPUT);
+		else
+			gateway_fail_close(ev->conn);
+		response_free(r);
+		return;
+	}
+	h = xcalloc(1, sizeof *h);
+	h->ticket = syncer_ticket(gw->syncer);
+	h->r = r;
+	h->sender = ev->conn;
+	if (h->sender != NULL)
+		conn_ref(h->sender);
+	h->obj = ev->obj;
+	object_pin(h->obj);
+	if (gw->held_tail != NULL)
+		gw->held_tail->next = h;
+	else
+		gw->held_head = h;
+	gw->held_tail = h;
+}
+
 static void
 gateway_close_failed(struct gateway *gw, struct event *ev, const char *cause)
 {
@@ -331,7 +423,7 @@ gateway_close_failed(struct gateway *gw, struct event *ev, const char *cause)
 	    ev->conn != NULL ? conn_id(ev->conn) : "-", cause);
 	if (ev->conn != NULL && ev->type != EVENT_CLOSE &&
 	    conn_is_open(ev->conn))
-		server_close(ev->conn, 1011, "handler error");
+		gateway_output(gw, ev, NULL);
 }
 
 /* A failed alarm run is retried with exponential backoff and jitter. */
@@ -361,22 +453,22 @@ gateway_alarm_failed(struct gateway *gw, struct event *ev)
 }
 
 static struct conn *
-gateway_target_conn(struct gateway *gw, struct event *ev,
+gateway_target_conn(struct gateway *gw, struct conn *sender,
     const struct action *a)
 {
 	if (a->target == TARGET_CONNECTION)
 		return registry_find(gw->registry, a->target_name);
-	return ev->conn != NULL && conn_is_open(ev->conn) ? ev->conn : NULL;
+	return sender != NULL && conn_is_open(sender) ? sender : NULL;
 }
 
 static void
-gateway_send_action(struct gateway *gw, struct event *ev,
-    const struct action *a)
+gateway_send_action(struct gateway *gw, struct conn *sender,
+    struct object *obj, const struct action *a)
 {
 	struct conn	*c, *next;
 
 	if (a->target == TARGET_TAG || a->target == TARGET_OBJECT) {
-		for (c = conn_first_of(ev->obj); c != NULL; c = next) {
+		for (c = conn_first_of(obj); c != NULL; c = next) {
 			next = conn_next_of(c);
 			if (a->except != NULL && strcmp(conn_id(c), a->except) == 0)
 				continue;
@@ -387,39 +479,46 @@ gateway_send_action(struct gateway *gw, struct event *ev,
 		}
 		return;
 	}
-	c = gateway_target_conn(gw, ev, a);
+	c = gateway_target_conn(gw, sender, a);
 	if (c != NULL)
 		server_send(c, a->data, a->len, a->binary);
 }
 
-/* Applies the actions of a successful response, in order. */
+/*
+ * Applies the actions of a successful response of the kinds in "which",
+ * in order. Returns 1 when an alarm action was applied.
+ */
 static int
-gateway_apply(struct gateway *gw, struct event *ev, const struct response *r)
+gateway_apply_some(struct gateway *gw, struct conn *sender, struct object *o,
+    const struct response *r, int which)
 {
-	struct object	*o = ev->obj;
 	struct conn	*c;
 	int		 alarm_touched = 0;
 	size_t		 i;
 
 	for (i = 0; i < r->nactions; i++) {
 		const struct action	*a = &r->actions[i];
+		int			 out = a->type == ACTION_SEND ||
+					    a->type == ACTION_CLOSE;
 
+		if (!(which & (out ? APPLY_OUTPUT : APPLY_STATE)))
+			continue;
 		switch (a->type) {
 		case ACTION_SEND:
-			gateway_send_action(gw, ev, a);
+			gateway_send_action(gw, sender, o, a);
 			break;
 		case ACTION_CLOSE:
-			if ((c = gateway_target_conn(gw, ev, a)) != NULL)
+			if ((c = gateway_target_conn(gw, sender, a)) != NULL)
 				server_close(c, a->close_code,
 				    a->reason != NULL ? a->reason : "");
 			break;
 		case ACTION_ATTACHMENT:
-			if ((c = gateway_target_conn(gw, ev, a)) != NULL)
+			if ((c = gateway_target_conn(gw, sender, a)) != NULL)
 				conn_set_attachment(c, a->data != NULL ?
 				    a->data : "", a->data != NULL ? a->len : 0);
 			break;
 		case ACTION_TAGS:
-			if ((c = gateway_target_conn(gw, ev, a)) != NULL)
+			if ((c = gateway_target_conn(gw, sender, a)) != NULL)
 				conn_set_tags(c, a->tags, a->ntags);
 			break;
 		case ACTION_ALARM:
@@ -431,6 +530,13 @@ gateway_apply(struct gateway *gw, struct event *ev, const struct response *r)
 		}
 	}
 	return alarm_touched;
+}
+
+static void
+gateway_apply(struct gateway *gw, struct conn *sender, struct object *o,
+    const struct response *r, int which)
+{
+	gateway_apply_some(gw, sender, o, r, which);
 }
 
 static void
@@ -486,9 +592,12 @@ gateway_done(void *req_arg, const struct pool_result *res, void *arg)
 		} else if (rc == 0)
 			cause = "handler answered with a non-2xx status";
 	}
-	if (ok == 1)
-		touched = gateway_apply(gw, ev, r);
-	else if (ok == 0)
+	if (ok == 1) {
+		/* state now, so the next event sees it; output maybe after a sync */
+		touched = gateway_apply_some(gw, ev->conn, o, r, APPLY_STATE);
+		gateway_output(gw, ev, r);
+		r = NULL;
+	} else if (ok == 0)
 		gateway_close_failed(gw, ev, cause != NULL ? cause :
 		    "bad response");
 	if (ev->type == EVENT_ALARM) {
@@ -508,6 +617,44 @@ gateway_done(void *req_arg, const struct pool_result *res, void *arg)
 	gateway_dispatch(gw);
 }
 
+/* The pool's verdict on a reload, for the log and for --reload. */
+static void
+gateway_reload_done(int ok, unsigned int gen, const char *cause, void *arg)
+{
+	struct gateway	*gw = arg;
+	char		 msg[256];
+
+	if (ok)
+		snprintf(msg, sizeof msg, "generation %u serving, %d processes",
+		    gen, pool_count(gw->pool));
+	else
+		snprintf(msg, sizeof msg, "generation %u failed: %s; the old "
+		    "generation keeps serving", gen, cause);
+	if (control_status_write(gw->cfg->run_dir, ++gw->reloads, ok, gen,
+	    msg) != 0)
+		log_error("cannot write the reload status in %s",
+		    gw->cfg->run_dir);
+	/* waiting events may go to the new generation now */
+	if (ok)
+		gateway_dispatch(gw);
+}
+
+static void
+gateway_reload(struct gateway *gw)
+{
+	int	rc;
+
+	log_info("reload requested (SIGHUP): handler %s",
+	    gw->cfg->handler_argv[0]);
+	rc = pool_reload(gw->pool);
+	if (rc == -EBUSY) {
+		log_warn("reload: another reload is in progress");
+		control_status_write(gw->cfg->run_dir, ++gw->reloads, 0, 0,
+		    "another reload is in progress");
+	} else if (rc != 0)
+		gateway_reload_done(0, 0, strerror(-rc), gw);
+}
+
 static void
 gateway_signals(struct gateway *gw)
 {
@@ -515,6 +662,9 @@ gateway_signals(struct gateway *gw)
 
 	while (read(gw->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		switch (si.ssi_signo) {
+		case SIGHUP:
+			gateway_reload(gw);
+			break;
 		case SIGTERM:
 		case SIGINT:
 			log_info("signal %d: stopping",
@@ -606,7 +756,10 @@ gateway_open_store(struct gateway *gw, const char **cause)
 		return rc;
 	}
 	mdb_reader_check(senv, &dead);
-	mdb_env_close(senv);
+	if (cfg->durability == STORE_DURABILITY_GROUP)
+		gw->senv = senv;	/* the sync thread's */
+	else
+		mdb_env_close(senv);
 	rc = store_gateway_open(cfg->store_dir, 0, &gw->genv, &gw->dbs);
 	if (rc != 0) {
 		log_error("cannot open the gateway store in %s: %s", gw->gateway_dir, store_strerror(rc));
@@ -650,6 +803,7 @@ gateway_setup(struct gateway *gw)
 	const char		*cause = NULL;
 	MDB_txn			*txn = NULL;
 	sigset_t		 mask;
+	pid_t			 other;
 	size_t			 i;
 	int			 rc;
 
@@ -665,6 +819,17 @@ gateway_setup(struct gateway *gw)
 		    cfg->run_dir, strerror(-rc));
 		return rc;
 	}
+	rc = control_pidfile_create(cfg->run_dir, &other);
+	if (rc == -EEXIST) {
+		log_error("another gateway (pid %ld) uses run dir %s",
+		    (long)other, cfg->run_dir);
+		return rc;
+	} else if (rc != 0) {
+		log_error("cannot write the pid file in %s: %s", cfg->run_dir,
+		    strerror(-rc));
+		return rc;
+	}
+	gw->pidfile = 1;
 	if ((rc = gateway_open_store(gw, &cause)) != 0)
 		return rc;
 	gw->limits.max_attachment = cfg->max_attachment;
@@ -696,8 +861,10 @@ gateway_setup(struct gateway *gw)
 	pc.max = cfg->handlers_max;
 	pc.idle_timeout_ms = cfg->idle_timeout_ms;
 	pc.event_timeout_ms = cfg->event_timeout_ms;
+	pc.reload_timeout_ms = cfg->reload_timeout_ms;
 	pc.max_response = cfg->max_response;
 	gw->pool = pool_create(&pc, gateway_done, gw);
+	pool_set_reload_cb(gw->pool, gateway_reload_done, gw);
 
 	gw->server = server_create(gw, cfg, gw->router, &cause);
 	if (gw->server == NULL) {
@@ -706,6 +873,14 @@ gateway_setup(struct gateway *gw)
 		return -EADDRINUSE;
 	}
 	pool_set_vhost(gw->pool, server_vhost(gw->server));
+	if (gw->senv != NULL) {
+		gw->syncer = syncer_start(server_context(gw->server), gw->senv,
+		    &cause);
+		if (gw->syncer == NULL) {
+			log_error("%s", cause);
+			return -EAGAIN;
+		}
+	}
 	gw->alarm = alarm_start(server_context(gw->server), gw->genv, 1000,
 	    &cause);
 	if (gw->alarm == NULL) {
@@ -732,7 +907,19 @@ gateway_setup(struct gateway *gw)
 static void
 gateway_teardown(struct gateway *gw)
 {
+	struct held	*h;
+
 	alarm_stop(gw->alarm);
+	syncer_stop(gw->syncer);
+	while ((h = gw->held_head) != NULL) {
+		gw->held_head = h->next;
+		response_free(h->r);
+		if (h->sender != NULL)
+			conn_unref(h->sender);
+		free(h);
+	}
+	if (gw->senv != NULL)
+		mdb_env_close(gw->senv);
 	pool_free(gw->pool);	/* before the context: it closes its sockets */
 	gw->pool = NULL;
 	/*
@@ -751,6 +938,8 @@ gateway_teardown(struct gateway *gw)
 	}
 	if (gw->sigfd >= 0)
 		close(gw->sigfd);
+	if (gw->pidfile)
+		control_pidfile_remove(gw->cfg->run_dir);
 	buf_free(&gw->nv);
 	buf_free(&gw->req);
 	free(gw->state_dir);

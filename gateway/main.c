@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "control.h"
 #include "gateway.h"
 #include "log.h"
 
@@ -20,7 +21,10 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	log_set_level(cfg.log_level);
-	rc = gateway_run(&cfg);
+	if (cfg.reload)
+		rc = control_reload(cfg.run_dir, cfg.reload_timeout_ms + 5000);
+	else
+		rc = gateway_run(&cfg);
 	config_free(&cfg);
 	return rc;
 }

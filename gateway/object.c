@@ -31,6 +31,7 @@ struct object {
 	int		 alarm_retry;
 	int		 alarm_pending;
 	int		 paused;
+	int		 pins;
 	struct object	*ready_next;
 	struct object	*dirty_next;
 	int		 in_dirty;
@@ -346,6 +347,18 @@ object_set_paused(struct object *o, int on)
 }
 
 void
+object_pin(struct object *o)
+{
+	o->pins++;
+}
+
+void
+object_unpin(struct object *o)
+{
+	o->pins--;
+}
+
+void
 objects_mark_ready(struct objects *os, struct object *o)
 {
 	if (o->in_ready || o->in_flight || o->head == NULL)
@@ -381,6 +394,7 @@ objects_collect(struct objects *os)
 
 	HASH_ITER(hh, os->table, o, tmp) {
 		if (o->nconns > 0 || o->head != NULL || o->in_flight ||
+		    o->pins > 0 ||
 		    o->in_ready || o->in_dirty || o->alarm_ms >= 0 ||
 		    o->conns != NULL)
 			continue;

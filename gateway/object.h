@@ -92,6 +92,9 @@ void		 object_set_paused(struct object *o, int on);
 /* Ready list: objects with a queued event and none in flight. */
 void		 objects_mark_ready(struct objects *os, struct object *o);
 struct object	*objects_next_ready(struct objects *os);
+/* Pins keep an object alive while something outside it points at it. */
+void		 object_pin(struct object *o);
+void		 object_unpin(struct object *o);
 /* Frees objects with no connection, no event, no alarm. */
 void		 objects_collect(struct objects *os);
 

@@ -4,6 +4,12 @@
  * most one request in flight. Failures are judged per process: a process
  * that loses its connection, dies, times out or answers something that is
  * not FastCGI fails the request it was serving and is not reused.
+ *
+ * Hot swap: processes belong to a generation. A reload starts one process
+ * of a new generation and probes it with FCGI_GET_VALUES; once it answers,
+ * new requests go to that generation only, idle old processes are stopped
+ * and busy ones are stopped when their request is done. Since an object
+ * has at most one request in flight, its order holds across the switch.
  */
 #include <errno.h>
 #include <signal.h>
@@ -49,6 +55,9 @@ struct proc {
 	int64_t		 since;		/* busy since, or idle since */
 	int		 answered;	/* served at least one request */
 	int		 killed;	/* SIGKILL sent */
+	unsigned int	 gen;		/* generation */
+	int		 counted;	/* counted in pool->nprocs */
+	int		 probing;	/* a reload's candidate, not answered yet */
 	struct proc	*next;
 };
 
@@ -58,8 +67,14 @@ struct pool {
 	void			*done_arg;
 	struct lws_vhost	*vhost;
 	struct proc		*procs;
-	int			 nprocs;	/* not STOPPING */
+	int			 nprocs;	/* serving generation, not STOPPING */
 	int			 nbusy;
+	unsigned int		 gen;		/* the serving generation */
+	unsigned int		 last_gen;
+	struct proc		*probe;
+	int64_t			 probe_deadline;
+	pool_reload_fn		 reload_done;
+	void			*reload_arg;
 	unsigned int		 serial;
 	int			 crash_streak;	/* deaths before answering */
 	int64_t			 no_spawn_until;
@@ -75,6 +90,7 @@ pool_create(const struct pool_config *cfg, pool_done_fn done, void *done_arg)
 	p->cfg = *cfg;
 	p->done = done;
 	p->done_arg = done_arg;
+	p->gen = p->last_gen = 1;
 	return p;
 }
 
@@ -120,7 +136,9 @@ proc_stop(struct proc *pr, int sig)
 		return;
 	if (pr->state == PROC_BUSY)
 		pr->pool->nbusy--;
-	pr->pool->nprocs--;
+	if (pr->counted)
+		pr->pool->nprocs--;
+	pr->counted = 0;
 	pr->state = PROC_STOPPING;
 	pr->since = alarm_now_ms();
 	proc_disconnect(pr);
@@ -198,7 +216,7 @@ proc_listen(const char *path)
 
 /* Starts one handler with its own listening socket as fd 0. */
 static int
-pool_spawn(struct pool *p, struct proc **out)
+pool_spawn(struct pool *p, unsigned int gen, struct proc **out)
 {
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 attr;
@@ -249,12 +267,16 @@ pool_spawn(struct pool *p, struct proc **out)
 	pr->pid = pid;
 	pr->sock_path = path;
 	pr->state = PROC_IDLE;
+	pr->gen = gen;
 	pr->started_at = pr->since = alarm_now_ms();
 	pr->next = p->procs;
 	p->procs = pr;
-	p->nprocs++;
-	log_info("handler started pid=%ld processes=%d",
-	    (long)pid, p->nprocs);
+	if (gen == p->gen) {
+		pr->counted = 1;
+		p->nprocs++;
+	}
+	log_info("handler started pid=%ld generation=%u processes=%d",
+	    (long)pid, gen, p->nprocs);
 	*out = pr;
 	return 0;
 }
@@ -266,7 +288,7 @@ pool_start(struct pool *p)
 	int		 rc;
 
 	while (p->nprocs < p->cfg.min)
-		if ((rc = pool_spawn(p, &pr)) != 0)
+		if ((rc = pool_spawn(p, p->gen, &pr)) != 0)
 			return rc;
 	return 0;
 }
@@ -278,7 +300,7 @@ pool_idle(const struct pool *p)
 
 	/* a connected process first: it skips the connect */
 	for (pr = p->procs; pr != NULL; pr = pr->next) {
-		if (pr->state != PROC_IDLE)
+		if (pr->state != PROC_IDLE || pr->gen != p->gen || pr->probing)
 			continue;
 		if (pr->wsi != NULL)
 			return pr;
@@ -332,7 +354,7 @@ pool_submit(struct pool *p, struct buf *req, void *req_arg)
 	if (pr == NULL) {
 		if (!pool_can_take(p))
 			return -EAGAIN;
-		if ((rc = pool_spawn(p, &pr)) != 0) {
+		if ((rc = pool_spawn(p, p->gen, &pr)) != 0) {
 			p->no_spawn_until = alarm_now_ms() + 1000;
 			return rc;
 		}
@@ -385,6 +407,139 @@ proc_log_stderr(struct proc *pr, const uint8_t *data, size_t len)
 		    (long)pr->pid, (int)(len > 1000 ? 1000 : len), data);
 }
 
+static void
+probe_fail(struct proc *pr, const char *cause)
+{
+	struct pool	*p = pr->pool;
+	unsigned int	 gen = pr->gen;
+
+	log_error("reload: generation %u failed (pid=%ld): %s; generation "
+	    "%u keeps serving with %d processes", gen, (long)pr->pid, cause,
+	    p->gen, p->nprocs);
+	pr->probing = 0;
+	p->probe = NULL;
+	proc_stop(pr, SIGKILL);
+	if (p->reload_done != NULL)
+		p->reload_done(0, gen, cause, p->reload_arg);
+}
+
+/* The candidate answered: its generation serves from now on. */
+static void
+pool_switch(struct pool *p, struct proc *probe)
+{
+	struct proc	*pr;
+	unsigned int	 old = p->gen;
+	int		 draining = 0;
+
+	p->probe = NULL;
+	probe->probing = 0;
+	probe->answered = 1;
+	probe->since = alarm_now_ms();
+	p->gen = probe->gen;
+	/* only the new generation counts against --handlers from now on */
+	for (pr = p->procs; pr != NULL; pr = pr->next)
+		pr->counted = 0;
+	probe->counted = 1;
+	p->nprocs = 1;
+	for (pr = p->procs; pr != NULL; pr = pr->next) {
+		if (pr == probe || pr->state == PROC_STOPPING)
+			continue;
+		if (pr->state == PROC_IDLE)
+			proc_stop(pr, SIGTERM);
+		else
+			draining++;	/* busy: stops when its request is done */
+	}
+	log_info("reload: generation %u serving with %d processes; "
+	    "generation %u: %d processes finishing their request", p->gen,
+	    p->nprocs, old, draining);
+	if (p->reload_done != NULL)
+		p->reload_done(1, p->gen, NULL, p->reload_arg);
+}
+
+static int
+probe_rx(struct proc *pr, const void *in, size_t len)
+{
+	struct fcgi_record	rec;
+	int			n;
+
+	buf_append(&pr->in, in, len);
+	n = fcgi_decode(buf_head(&pr->in), buf_size(&pr->in), &rec);
+	if (n == 0)
+		return 0;
+	if (n < 0 || rec.type != FCGI_GET_VALUES_RESULT) {
+		probe_fail(pr, n < 0 ? fcgi_strerror(n) :
+		    "unexpected answer to FCGI_GET_VALUES");
+		return -1;
+	}
+	buf_consume(&pr->in, (size_t)n);
+	pool_switch(pr->pool, pr);
+	/* what follows (a late answer to the empty record) is for idle rx */
+	return 0;
+}
+
+int
+pool_reload(struct pool *p)
+{
+	struct proc	*pr;
+	int		 rc;
+
+	if (p->probe != NULL)
+		return -EBUSY;
+	rc = pool_spawn(p, p->last_gen + 1, &pr);
+	if (rc != 0)
+		return rc;
+	p->last_gen++;
+	pr->probing = 1;
+	p->probe = pr;
+	p->probe_deadline = alarm_now_ms() + p->cfg.reload_timeout_ms;
+	fcgi_encode_get_values(&pr->out);
+	if ((rc = proc_connect(pr)) != 0) {
+		probe_fail(pr, "cannot connect to the new handler");
+		return 0;
+	}
+	lws_callback_on_writable(pr->wsi);
+	log_info("reload: starting generation %u (pid=%ld) from %s",
+	    pr->gen, (long)pr->pid, p->cfg.argv[0]);
+	return 0;
+}
+
+void
+pool_set_reload_cb(struct pool *p, pool_reload_fn fn, void *arg)
+{
+	p->reload_done = fn;
+	p->reload_arg = arg;
+}
+
+/*
+ * Between requests only management answers may come (libfcgi answers the
+ * probe's empty GET_VALUES late); anything else is a protocol error.
+ */
+static int
+proc_rx_idle(struct proc *pr, const void *in, size_t len)
+{
+	struct fcgi_record	rec;
+	int			n;
+
+	buf_append(&pr->in, in, len);
+	while ((n = fcgi_decode(buf_head(&pr->in), buf_size(&pr->in),
+	    &rec)) > 0) {
+		if (rec.type != FCGI_GET_VALUES_RESULT &&
+		    rec.type != FCGI_UNKNOWN_TYPE) {
+			log_warn("handler pid=%ld wrote outside a request",
+			    (long)pr->pid);
+			proc_stop(pr, SIGKILL);
+			return -1;
+		}
+		buf_consume(&pr->in, (size_t)n);
+	}
+	if (n < 0) {
+		log_warn("handler pid=%ld: %s", (long)pr->pid, fcgi_strerror(n));
+		proc_stop(pr, SIGKILL);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 proc_rx(struct proc *pr, const void *in, size_t len)
 {
@@ -392,10 +547,10 @@ proc_rx(struct proc *pr, const void *in, size_t len)
 	struct pool_result	 res;
 	int			 n;
 
-	if (pr->state != PROC_BUSY) {
-		proc_fail(pr, "handler wrote outside a request");
-		return -1;
-	}
+	if (pr->probing)
+		return probe_rx(pr, in, len);
+	if (pr->state != PROC_BUSY)
+		return proc_rx_idle(pr, in, len);
 	buf_append(&pr->in, in, len);
 	while ((n = fcgi_decode(buf_head(&pr->in), buf_size(&pr->in),
 	    &rec)) > 0) {
@@ -423,6 +578,8 @@ proc_rx(struct proc *pr, const void *in, size_t len)
 			pr->since = alarm_now_ms();
 			pr->answered = 1;
 			pr->pool->crash_streak = 0;
+			if (pr->gen != pr->pool->gen)
+				proc_stop(pr, SIGTERM);	/* drained */
 			res.ok = 1;
 			res.cause = NULL;
 			res.body = buf_head(&pr->stdout_buf);
@@ -467,7 +624,9 @@ pool_lws_callback(struct lws *wsi, int reason, void *user, void *in,
 		if (pr == NULL)
 			return 0;
 		pr->wsi = NULL;
-		if (pr->state == PROC_BUSY)
+		if (pr->probing)
+			probe_fail(pr, "the new handler closed the connection");
+		else if (pr->state == PROC_BUSY)
 			proc_fail(pr, "handler closed the connection "
 			    "mid-request (crashed?)");
 		else
@@ -508,7 +667,9 @@ pool_reap(struct pool *p)
 				break;
 		if (pr == NULL)
 			continue;
-		if (pr->state != PROC_STOPPING) {
+		if (pr->probing)
+			probe_fail(pr, "the new handler exited before answering");
+		else if (pr->state != PROC_STOPPING) {
 			if (!pr->answered)
 				pool_backoff(p);
 			if (pr->state == PROC_BUSY)
@@ -532,6 +693,8 @@ pool_tick(struct pool *p, int64_t now_ms)
 	struct proc	*pr;
 
 	pool_reap(p);
+	if (p->probe != NULL && now_ms > p->probe_deadline)
+		probe_fail(p->probe, "the new handler did not answer in time");
 	for (pr = p->procs; pr != NULL; pr = pr->next) {
 		if (pr->state == PROC_STOPPING && !pr->killed &&
 		    now_ms - pr->since > STOP_GRACE_MS) {
@@ -546,7 +709,8 @@ pool_tick(struct pool *p, int64_t now_ms)
 			proc_fail(pr, "event timeout (--event-timeout)");
 			continue;
 		}
-		if (pr->state == PROC_IDLE && p->nprocs > p->cfg.min &&
+		if (pr->state == PROC_IDLE && pr->counted &&
+		    p->nprocs > p->cfg.min &&
 		    now_ms - pr->since >= p->cfg.idle_timeout_ms) {
 			log_info("retiring idle handler pid=%ld",
 			    (long)pr->pid);

@@ -27,6 +27,7 @@ struct pool_config {
 	int		 max;
 	int		 idle_timeout_ms;
 	int		 event_timeout_ms;
+	int		 reload_timeout_ms;
 	size_t		 max_response;
 };
 
@@ -43,6 +44,9 @@ struct pool_result {
 };
 
 typedef void (*pool_done_fn)(void *req_arg, const struct pool_result *res,
+    void *arg);
+/* Outcome of pool_reload: ok, the new generation's number, why not. */
+typedef void (*pool_reload_fn)(int ok, unsigned int gen, const char *cause,
     void *arg);
 
 /* The lws protocol callback for the "torpor-fcgi" raw protocol. */
@@ -65,6 +69,14 @@ int		 pool_can_take(const struct pool *p);
  * failed (done is not called then).
  */
 int		 pool_submit(struct pool *p, struct buf *req, void *req_arg);
+/*
+ * Starts a new generation from the handler path as it is on disk now.
+ * Returns 0 when the candidate is started (the outcome comes later through
+ * the reload callback), -EBUSY while another reload is in progress, or
+ * -errno when it cannot be started at all (no callback then).
+ */
+int		 pool_reload(struct pool *p);
+void		 pool_set_reload_cb(struct pool *p, pool_reload_fn fn, void *arg);
 /* Periodic work: reap, retire idle, kill stuck, refill to the minimum. */
 void		 pool_tick(struct pool *p, int64_t now_ms);
 /* Process counts for the log. */

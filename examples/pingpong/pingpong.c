@@ -11,9 +11,10 @@
  *
  * Clients must not be able to tell this from the JavaScript original, so
  * incoming text is checked against JSON.parse's strict grammar (cJSON
- * accepts more, e.g. trailing garbage), binary frames are decoded the way
- * TextDecoder does, and echoed text is quoted the way JSON.stringify does.
- * Payloads are handled by length throughout: binary frames may carry NULs.
+ * accepts more, e.g. trailing garbage; see jsonscan.c), binary frames are
+ * decoded the way TextDecoder does, and echoed text is quoted the way
+ * JSON.stringify does. Payloads are handled by length throughout: binary
+ * frames may carry NULs.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "jsonscan.h"
 #include "torpor.h"
 
 /* Timings in ms, read from the environment once at start. */
@@ -38,37 +40,6 @@ struct config {
 
 #define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD in UTF-8 */
 #define BOM		"\xef\xbb\xbf"
-
-/*
- * JSON's short escapes: the letter after the backslash and what it stands
- * for. JSON.stringify uses all but the last, which only JSON.parse reads.
- */
-static const char esc_letter[] = "\"\\bfnrt/";
-static const char esc_value[] = "\"\\\b\f\n\r\t/";
-#define ESC_WRITTEN	7
-
-/* A JSON string token as it appears in the text, quotes included. */
-struct token {
-	const char	*raw;	/* NULL: absent, or the value was no string */
-	size_t		 len;
-};
-
-/* What a message asks for. */
-struct request {
-	int		 object;	/* the text is a JSON object */
-	struct token	 type;		/* its top-level "type" and "message" */
-	struct token	 message;
-};
-
-/* A cursor over a text being validated, with its open containers. */
-struct scan {
-	const char	*s;
-	size_t		 len;
-	size_t		 pos;
-	char		*stack;		/* '{' or '[' per open container */
-	size_t		 depth;
-	size_t		 cap;
-};
 
 /* State of an alarm's walk over the object's connections. */
 struct sweep {
@@ -200,379 +171,6 @@ payload_text(torpor_event *ev, char **text, size_t *len)
 	return 0;
 }
 
-static int
-scan_peek(const struct scan *sc)
-{
-	return sc->pos < sc->len ? (unsigned char)sc->s[sc->pos] : -1;
-}
-
-static void
-scan_ws(struct scan *sc)
-{
-	int	c;
-
-	while ((c = scan_peek(sc)) == ' ' || c == '\t' || c == '\n' ||
-	    c == '\r')
-		sc->pos++;
-}
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static size_t
-scan_digits(struct scan *sc)
-{
-	size_t	n = 0;
-	int	c;
-
-	while ((c = scan_peek(sc)) >= '0' && c <= '9') {
-		sc->pos++;
-		n++;
-	}
-	return n;
-}
-
-/* Steps over a string; control characters must be escaped, as in JSON. */
-static int
-scan_string(struct scan *sc, struct token *tok)
-{
-	size_t	start = sc->pos, k;
-	int	c;
-
-	sc->pos++;
-	for (;;) {
-		if ((c = scan_peek(sc)) < 0x20)
-			return -1;
-		sc->pos++;
-		if (c == '"')
-			break;
-		if (c != '\\')
-			continue;
-		c = scan_peek(sc);
-		sc->pos++;
-		if (c == 'u') {
-			for (k = 0; k < 4; k++, sc->pos++) {
-				if (hex_value(scan_peek(sc)) < 0)
-					return -1;
-			}
-		} else if (c <= 0 || strchr(esc_letter, c) == NULL)
-			return -1;
-	}
-	tok->raw = sc->s + start;
-	tok->len = sc->pos - start;
-	return 0;
-}
-
-/* JSON's number grammar: no leading zeros, '+', bare '.' or hex. */
-static int
-scan_number(struct scan *sc)
-{
-	int	c;
-
-	if (scan_peek(sc) == '-')
-		sc->pos++;
-	if (scan_peek(sc) == '0')
-		sc->pos++;
-	else if (scan_digits(sc) == 0)
-		return -1;
-	if (scan_peek(sc) == '.') {
-		sc->pos++;
-		if (scan_digits(sc) == 0)
-			return -1;
-	}
-	if ((c = scan_peek(sc)) == 'e' || c == 'E') {
-		sc->pos++;
-		if ((c = scan_peek(sc)) == '+' || c == '-')
-			sc->pos++;
-		if (scan_digits(sc) == 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-scan_literal(struct scan *sc)
-{
-	static const char	*words[] = { "true", "false", "null" };
-	size_t			 i, n;
-
-	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
-		n = strlen(words[i]);
-		if (sc->len - sc->pos >= n &&
-		    memcmp(sc->s + sc->pos, words[i], n) == 0) {
-			sc->pos += n;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int
-scan_push(struct scan *sc, char kind)
-{
-	char	*p;
-	size_t	 cap;
-
-	if (sc->depth == sc->cap) {
-		cap = sc->cap == 0 ? 32 : sc->cap * 2;
-		if ((p = realloc(sc->stack, cap)) == NULL)
-			return -ENOMEM;
-		sc->stack = p;
-		sc->cap = cap;
-	}
-	sc->stack[sc->depth++] = kind;
-	return 0;
-}
-
-/* Appends code point cp as UTF-8; a lone surrogate gets three bytes too. */
-static size_t
-utf8_put(char *out, unsigned long cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-static unsigned long
-hex4(const char *p)
-{
-	unsigned long	v = 0;
-	int		i;
-
-	for (i = 0; i < 4; i++)
-		v = v << 4 | (unsigned long)hex_value((unsigned char)p[i]);
-	return v;
-}
-
-/*
- * Decodes a token scan_string accepted into out, which needs tok->len
- * bytes at most (no escape grows). Surrogate pairs are joined as
- * JSON.parse joins them; unpaired ones are kept for json_quote.
- */
-static size_t
-token_decode(const struct token *tok, char *out)
-{
-	const char	*p = tok->raw + 1, *end = tok->raw + tok->len - 1;
-	size_t		 n = 0;
-	unsigned long	 cp, low;
-
-	while (p < end) {
-		if (*p != '\\') {
-			out[n++] = *p++;
-			continue;
-		}
-		p += 2;
-		if (p[-1] != 'u') {
-			out[n++] = esc_value[strchr(esc_letter, p[-1]) -
-			    esc_letter];
-			continue;
-		}
-		cp = hex4(p);
-		p += 4;
-		if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 6 &&
-		    p[0] == '\\' && p[1] == 'u' &&
-		    (low = hex4(p + 2)) >= 0xdc00 && low <= 0xdfff) {
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-			p += 6;
-		}
-		n += utf8_put(out + n, cp);
-	}
-	return n;
-}
-
-/* Whether a string token decodes to word; words here are short. */
-static int
-token_is(const struct token *tok, const char *word)
-{
-	char	buf[64];
-	size_t	n;
-
-	if (tok->raw == NULL || tok->len > sizeof buf)
-		return 0;
-	n = token_decode(tok, buf);
-	return n == strlen(word) && memcmp(buf, word, n) == 0;
-}
-
-/*
- * Steps over an object member's key and colon. At the top level, points
- * *want at the slot its value goes to, if the key is one we read; a later
- * duplicate key replaces an earlier one, as in JavaScript.
- */
-static int
-scan_member(struct scan *sc, struct request *rq, struct token **want)
-{
-	struct token	key;
-
-	*want = NULL;
-	if (scan_peek(sc) != '"' || scan_string(sc, &key) != 0)
-		return -1;
-	scan_ws(sc);
-	if (scan_peek(sc) != ':')
-		return -1;
-	sc->pos++;
-	scan_ws(sc);
-	if (sc->depth != 1)
-		return 0;
-	if (token_is(&key, "type"))
-		*want = &rq->type;
-	else if (token_is(&key, "message"))
-		*want = &rq->message;
-	if (*want != NULL)
-		(*want)->raw = NULL;
-	return 0;
-}
-
-/* After a value: a comma and maybe a key, closing brackets, or the end. */
-static int
-scan_after(struct scan *sc, struct request *rq, struct token **want,
-    int *done)
-{
-	int	c, kind;
-
-	for (;;) {
-		scan_ws(sc);
-		if (sc->depth == 0) {
-			*done = 1;
-			return sc->pos == sc->len ? 0 : -1;
-		}
-		c = scan_peek(sc);
-		kind = sc->stack[sc->depth - 1];
-		if (c == ',') {
-			sc->pos++;
-			scan_ws(sc);
-			return kind == '{' ? scan_member(sc, rq, want) : 0;
-		}
-		if (c != (kind == '{' ? '}' : ']'))
-			return -1;
-		sc->pos++;
-		sc->depth--;
-	}
-}
-
-/*
- * Checks that text is one JSON value as JSON.parse accepts it and, if it
- * is an object, finds its top-level "type" and "message". Iterative, so
- * a megabyte of '[' cannot exhaust the stack. Returns 0 when the text is
- * JSON, -1 when not, -ENOMEM.
- */
-static int
-request_parse(const char *text, size_t len, struct request *rq)
-{
-	struct scan	 sc = { text, len, 0, NULL, 0, 0 };
-	struct token	 tok, *want = NULL;
-	int		 c, rc = -1, done = 0;
-
-	memset(rq, 0, sizeof *rq);
-	scan_ws(&sc);
-	rq->object = scan_peek(&sc) == '{';
-	while (!done) {
-		c = scan_peek(&sc);
-		if (c == '{' || c == '[') {
-			/* A container is no string for the member it is in. */
-			want = NULL;
-			if ((rc = scan_push(&sc, (char)c)) != 0)
-				goto out;
-			rc = -1;
-			sc.pos++;
-			scan_ws(&sc);
-			if (scan_peek(&sc) != (c == '{' ? '}' : ']')) {
-				if (c == '{' && scan_member(&sc, rq, &want) != 0)
-					goto out;
-				continue;
-			}
-			sc.pos++;
-			sc.depth--;
-		} else if (c == '"') {
-			if (scan_string(&sc, &tok) != 0)
-				goto out;
-			if (want != NULL)
-				*want = tok;
-		} else if (c == 't' || c == 'f' || c == 'n') {
-			if (scan_literal(&sc) != 0)
-				goto out;
-		} else if (scan_number(&sc) != 0)
-			goto out;
-		want = NULL;
-		if (scan_after(&sc, rq, &want, &done) != 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(sc.stack);
-	return rc;
-}
-
-/*
- * Quotes a string the way JSON.stringify does: short escapes, \u00xx for
- * other control characters (NUL included), \uxxxx for a lone surrogate
- * (three bytes from token_decode), every other byte as is. Returns a
- * NUL-terminated string to free, or NULL when out of memory.
- */
-static char *
-json_quote(const char *s, size_t len)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*p = (const unsigned char *)s;
-	const char		*q;
-	char			*out, *o;
-	unsigned int		 cp;
-	size_t			 i;
-
-	if (len > (SIZE_MAX - 3) / 6 || (out = malloc(len * 6 + 3)) == NULL)
-		return NULL;
-	o = out;
-	*o++ = '"';
-	for (i = 0; i < len; i++) {
-		cp = p[i];
-		if (cp == 0xed && i + 2 < len && p[i + 1] >= 0xa0) {
-			cp = 0xd000u | (p[i + 1] & 0x3fu) << 6 | (p[i + 2] & 0x3fu);
-			i += 2;
-		} else if (cp >= 0x20 && cp != '"' && cp != '\\') {
-			*o++ = (char)cp;
-			continue;
-		}
-		*o++ = '\\';
-		if (cp < 0x80 && (q = memchr(esc_value, (int)cp,
-		    ESC_WRITTEN)) != NULL) {
-			*o++ = esc_letter[q - esc_value];
-			continue;
-		}
-		*o++ = 'u';
-		*o++ = hex[cp >> 12 & 0xf];
-		*o++ = hex[cp >> 8 & 0xf];
-		*o++ = hex[cp >> 4 & 0xf];
-		*o++ = hex[cp & 0xf];
-	}
-	*o++ = '"';
-	*o = '\0';
-	return out;
-}
 
 /* Formats ms since the epoch like JavaScript's Date.prototype.toISOString. */
 static void
@@ -716,8 +314,8 @@ reply_stamped(torpor_event *ev, const char *type, const char *ts,
  * whole text, like the original's `data.message || message`.
  */
 static int
-reply_echo(torpor_event *ev, const struct request *rq, const char *text,
-    size_t len, const char *ts, const char *id)
+reply_echo(torpor_event *ev, const struct jsonscan_request *rq,
+    const char *text, size_t len, const char *ts, const char *id)
 {
 	char	*decoded = NULL, *quoted = NULL;
 	size_t	 n;
@@ -727,12 +325,12 @@ reply_echo(torpor_event *ev, const struct request *rq, const char *text,
 	if (rq->object && rq->message.raw != NULL) {
 		if ((decoded = malloc(rq->message.len)) == NULL)
 			goto out;
-		if ((n = token_decode(&rq->message, decoded)) > 0) {
+		if ((n = jsonscan_decode(&rq->message, decoded)) > 0) {
 			text = decoded;
 			len = n;
 		}
 	}
-	if ((quoted = json_quote(text, len)) == NULL)
+	if ((quoted = jsonscan_quote(text, len)) == NULL)
 		goto out;
 	o = cJSON_CreateObject();
 	if (o == NULL ||
@@ -754,12 +352,12 @@ out:
 static int
 on_message(torpor_event *ev, void *user)
 {
-	struct request	 rq;
-	const char	*id;
-	char		*text = NULL, ts[64];
-	size_t		 len;
-	int64_t		 now = torpor_now_ms();
-	int		 rc, json;
+	struct jsonscan_request	 rq;
+	const char		*id;
+	char			*text = NULL, ts[64];
+	size_t			 len;
+	int64_t			 now = torpor_now_ms();
+	int			 rc, json;
 
 	(void)user;
 	if ((id = torpor_connection_id(ev)) == NULL)
@@ -768,14 +366,14 @@ on_message(torpor_event *ev, void *user)
 		return rc;
 	if ((rc = attachment_touch(ev, id, now)) != 0)
 		goto out;
-	if ((json = request_parse(text, len, &rq)) == -ENOMEM) {
+	if ((json = jsonscan_parse(text, len, &rq)) == -ENOMEM) {
 		rc = json;
 		goto out;
 	}
 	iso_time(now, ts, sizeof ts);
-	if (json == 0 && rq.object && token_is(&rq.type, "ping"))
+	if (json == 0 && rq.object && jsonscan_is(&rq.type, "ping"))
 		rc = reply_stamped(ev, "pong", ts, id);
-	else if (json == 0 && rq.object && token_is(&rq.type, "heartbeat"))
+	else if (json == 0 && rq.object && jsonscan_is(&rq.type, "heartbeat"))
 		rc = reply_stamped(ev, "heartbeat_ack", ts, id);
 	else {
 		if (json != 0)

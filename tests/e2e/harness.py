@@ -292,6 +292,7 @@ class Gateway:
         os.mkdir(self.store_dir, 0o700)
         self.proc = None
         self.port = None
+        self.run_dir = None            # of the last start
         self.runs = 0
         self.log_path = None
         self.logs = []                 # one log file per start
@@ -344,16 +345,24 @@ class Gateway:
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
 
-    def start(self):
-        """Starts the gateway (again, on the same store); waits until ready."""
+    def start(self, reuse_run_dir=False):
+        """
+        Starts the gateway (again, on the same store); waits until ready.
+        Each start gets a new run directory, unless reuse_run_dir (then the
+        previous one, with whatever a killed gateway left in it).
+        """
         expect(not self.alive(), "gateway already running")
         check_gateway_binary()
         last = None
         for attempt in range(self.START_ATTEMPTS):
             self.runs += 1
             self.port = free_port()
-            run_dir = os.path.join(self.root, "run%d" % self.runs)
-            os.mkdir(run_dir, 0o700)
+            if reuse_run_dir and self.run_dir and os.path.isdir(self.run_dir):
+                run_dir = self.run_dir
+            else:
+                run_dir = os.path.join(self.root, "run%d" % self.runs)
+                os.mkdir(run_dir, 0o700)
+            self.run_dir = run_dir
             self.log_path = os.path.join(self.root, "gateway%d.log" % self.runs)
             self.logs.append(self.log_path)
             argv = self.argv(self.port, run_dir)
@@ -459,6 +468,35 @@ class Gateway:
         except Timeout:
             pass
         return self.exit_status
+
+    def kill9(self):
+        """
+        kill -9 of the gateway and then of its handler processes, by PID,
+        as a crash of the machine's gateway would leave them; then the
+        same bookkeeping as stop(). Safe to call when it is not running.
+        """
+        proc = self.proc
+        if proc is None:
+            return self.exit_status
+        kids = self.children()
+        if proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        # Its handlers are ours now (subreaper), or were listed above.
+        doomed = {p: t for p, t in self._kids.items() if pid_alive(p, t)}
+        doomed.update(orphans())
+        for p in set(kids) | set(doomed):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        return self.stop(timeout=1.0)
 
     def restart(self, env=None, args=None):
         """Stops and starts again on the same store (new port and run dir)."""
@@ -749,6 +787,181 @@ def welcome(client, timeout=5.0):
     expect(isinstance(msg, dict) and msg.get("type") == "welcome",
            "expected a welcome frame, got %r" % (msg,))
     return msg.get("connectionId")
+
+
+# --- many clients from one thread ------------------------------------------------
+
+def raise_nofile(want=None):
+    """
+    Raises this process's soft RLIMIT_NOFILE to `want` (default: the hard
+    limit) and returns the new soft limit. Gateways started afterwards
+    inherit it.
+    """
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if want is None else want
+    if hard != resource.RLIM_INFINITY:
+        target = min(target, hard)
+    if target == resource.RLIM_INFINITY:
+        target = 1 << 20
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+class FleetConn:
+    """One connection of a Fleet: its index, URL, the websocket object."""
+
+    def __init__(self, index, url, ws):
+        self.index = index
+        self.url = url
+        self.ws = ws
+        self.closed = None          # (code, reason) once a close frame came
+        self.dropped = None         # why, once it ended without one
+        self.user = None            # whatever the test keeps per connection
+
+    @property
+    def open(self):
+        return self.closed is None and self.dropped is None
+
+
+class Fleet:
+    """
+    Many WebSocket clients driven from one thread: websocket-client objects
+    whose readiness comes from epoll (selectors; select() stops at fd 1024)
+    and whose reads all have a deadline (the socket timeout). Frames are
+    small, and websocket-client reads exactly the bytes of the frame it
+    parses, so a readable socket means a frame is there (a partial one
+    waits at most the socket timeout). Use as a context manager: every
+    socket is dropped (no close frame, no waiting) on the way out.
+    """
+
+    def __init__(self, timeout=10.0):
+        self.timeout = timeout
+        self.conns = []
+        self.sel = None
+        if websocket is not None:
+            import selectors
+            self.sel = selectors.DefaultSelector()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.drop_all()
+        return False
+
+    def __len__(self):
+        return len(self.conns)
+
+    def open(self, url):
+        """Opens one more connection (handshake done); returns its FleetConn."""
+        try:
+            ws = websocket.create_connection(
+                url, timeout=self.timeout, skip_utf8_validation=True)
+        except websocket.WebSocketBadStatusException as e:
+            raise AssertionError("WebSocket handshake to %s refused: %s"
+                                 % (url, e))
+        except (OSError, websocket.WebSocketException) as e:
+            raise AssertionError("cannot open WebSocket %s (connection %d): "
+                                 "%s: %s" % (url, len(self.conns),
+                                            type(e).__name__, e))
+        conn = FleetConn(len(self.conns), url, ws)
+        self.conns.append(conn)
+        self.sel.register(ws.sock, 1, conn)      # 1: selectors.EVENT_READ
+        return conn
+
+    def _forget(self, conn):
+        try:
+            self.sel.unregister(conn.ws.sock)
+        except (KeyError, ValueError, AttributeError):
+            pass
+
+    def send(self, conn, text):
+        """Sends a text frame; False (and conn.dropped set) if that failed."""
+        if not conn.open:
+            return False
+        try:
+            conn.ws.send(text)
+            return True
+        except (OSError, websocket.WebSocketException) as e:
+            conn.dropped = "send failed: %s: %s" % (type(e).__name__, e)
+            self._forget(conn)
+            return False
+
+    def read(self, conn):
+        """
+        One frame from a connection that is readable: ("text", str),
+        ("binary", bytes), ("close", (code, reason)), ("drop", why) or
+        (None, None) for a control frame.
+        """
+        try:
+            op, frame = conn.ws.recv_data_frame(control_frame=True)
+        except (websocket.WebSocketTimeoutException, socket.timeout):
+            conn.dropped = "a partial frame for %.1f s" % self.timeout
+            self._forget(conn)
+            return "drop", conn.dropped
+        except (websocket.WebSocketConnectionClosedException, OSError) as e:
+            conn.dropped = "connection ended without a close frame (%s)" % e
+            self._forget(conn)
+            return "drop", conn.dropped
+        except websocket.WebSocketException as e:
+            conn.dropped = "bad frame: %s: %s" % (type(e).__name__, e)
+            self._forget(conn)
+            return "drop", conn.dropped
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            data = frame.data or b""
+            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else 1005
+            conn.closed = (code, data[2:].decode("utf-8", "replace"))
+            self._forget(conn)
+            return "close", conn.closed
+        if op == websocket.ABNF.OPCODE_TEXT:
+            return "text", frame.data.decode("utf-8", "replace")
+        if op == websocket.ABNF.OPCODE_BINARY:
+            return "binary", bytes(frame.data)
+        return None, None
+
+    def poll(self, timeout):
+        """
+        Waits up to `timeout` seconds for readable connections and reads
+        one frame from each: a list of (conn, kind, data) as read() returns
+        them (control frames left out).
+        """
+        out = []
+        if not self.sel.get_map():
+            time.sleep(max(timeout, 0))
+            return out
+        for key, _ in self.sel.select(max(timeout, 0)):
+            conn = key.data
+            kind, data = self.read(conn)
+            if kind is not None:
+                out.append((conn, kind, data))
+        return out
+
+    def drop_all(self):
+        """Ends every connection at once, without close frames."""
+        for conn in self.conns:
+            self._forget(conn)
+            sock = conn.ws.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            try:
+                conn.ws.shutdown()
+            except Exception:
+                pass
+        if self.sel is not None:
+            self.sel.close()
+            self.sel = None
+            import selectors
+            self.sel = selectors.DefaultSelector()
+        self.conns = []
 
 
 # --- raw HTTP ----------------------------------------------------------------------

@@ -129,8 +129,8 @@ field_value(const struct config *cfg, const struct config_opt *o)
 static void
 as_text(char *buf, size_t size, const struct config_opt *o, uint64_t v)
 {
-	if (o->kind == KIND_SECONDS)
-		config_format(buf, size, o->kind, v);
+	if (o->kind == OPTIONS_SECONDS)
+		options_format(buf, size, o->kind, v);
 	else
 		snprintf(buf, size, "%llu", (unsigned long long)v);
 }
@@ -159,7 +159,7 @@ test_defaults(void)
 	    cfg.max_connections == 100000 && cfg.alarm_retries == 6,
 	    "default limits");
 	for (i = 0; i < CONFIG_NOPTS; i++) {
-		if (config_opts[i].kind == KIND_OTHER)
+		if (config_opts[i].kind == OPTIONS_OTHER)
 			continue;
 		ok(field_value(&cfg, &config_opts[i]) == config_opts[i].def,
 		    "--%s defaults to the table's value", config_opts[i].name);
@@ -289,7 +289,7 @@ test_numeric_bounds(void)
 
 	for (i = 0; i < CONFIG_NOPTS; i++) {
 		o = &config_opts[i];
-		if (o->kind == KIND_OTHER)
+		if (o->kind == OPTIONS_OTHER)
 			continue;
 		snprintf(opt, sizeof opt, "--%s", o->name);
 
@@ -609,8 +609,13 @@ test_enums(void)
 	ok(parse(&cfg, "--durability", "none", NULL) == 0 &&
 	    cfg.durability == STORE_DURABILITY_NONE, "--durability none");
 	config_free(&cfg);
-	refused("--durability", "group", "not supported yet");
-	refused("--durability", "fast", "full, none");
+	ok(parse(&cfg, "--durability", "group", NULL) == 0 &&
+	    cfg.durability == STORE_DURABILITY_GROUP, "--durability group");
+	config_free(&cfg);
+	refused("--durability", "fast", "full, group, none");
+	ok(parse(&cfg, "--reload", NULL) == 0 && cfg.reload == 1 &&
+	    cfg.reload_timeout_ms == 10000, "--reload, reload timeout 10 s");
+	config_free(&cfg);
 	ok(parse(&cfg, "--log-level", "debug", NULL) == 0 &&
 	    cfg.log_level == LOG_LEVEL_DEBUG, "--log-level debug");
 	config_free(&cfg);

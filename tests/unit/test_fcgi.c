@@ -431,10 +431,32 @@ test_roundtrip(void)
 	buf_free(&got);
 }
 
+/* The reload probe: GET_VALUES, request id 0, then an empty one. */
+static void
+test_get_values(void)
+{
+	static const uint8_t want[] = {
+		1, 9, 0, 0, 0, 48, 0, 0,	/* v1 GET_VALUES id 0 len 48 */
+		14, 0, 'F', 'C', 'G', 'I', '_', 'M', 'A', 'X', '_',
+		'C', 'O', 'N', 'N', 'S',
+		13, 0, 'F', 'C', 'G', 'I', '_', 'M', 'A', 'X', '_',
+		'R', 'E', 'Q', 'S',
+		15, 0, 'F', 'C', 'G', 'I', '_', 'M', 'P', 'X', 'S', '_',
+		'C', 'O', 'N', 'N', 'S',
+		1, 9, 0, 0, 0, 0, 0, 0,		/* the empty record ends it */
+	};
+	struct buf	b = BUF_INIT;
+
+	fcgi_encode_get_values(&b);
+	ok(same(&b, want, sizeof want), "GET_VALUES probe bytes");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	test_begin();
+	test_get_values();
 	test_params();
 	test_stream_small();
 	test_stream_chunks();

@@ -1,0 +1,117 @@
+/*
+ * testhandler: a handler on the torpor SDK for end-to-end tests of hot
+ * swap, durability, alarm retries and close replay. Built twice, as
+ * testhandler-v1 and testhandler-v2, differing only in TESTHANDLER_VERSION
+ * so a test can see which generation answered.
+ *
+ * Messages (text):
+ *   "inc"          increments the object's stored counter "n" and replies
+ *                  "n=N v=VERSION"
+ *   "get"          replies "n=N v=VERSION" without writing
+ *   "alarm MS"     sets the object's alarm MS from now, replies "ok"
+ *   anything else  replies "v=VERSION " followed by the text
+ * Environment:
+ *   TESTHANDLER_LOG        append one line per close and alarm event
+ *   ALARM_FAIL_TIMES       fail that many alarm runs before succeeding
+ *                          (counted by TORPOR_ALARM_RETRY), "always" too
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <torpor.h>
+
+#ifndef TESTHANDLER_VERSION
+#define TESTHANDLER_VERSION 1
+#endif
+
+/* One line per event, so a test can read what the handler saw. */
+static void
+testhandler_log(const char *kind, const char *who, long a, long b)
+{
+	const char	*path = getenv("TESTHANDLER_LOG");
+	FILE		*fp;
+
+	if (path == NULL || (fp = fopen(path, "a")) == NULL)
+		return;
+	fprintf(fp, "%s %s %ld %ld\n", kind, who, a, b);
+	fclose(fp);
+}
+
+static long
+testhandler_counter(torpor_event *ev)
+{
+	const void	*val;
+	size_t		 len;
+	char		 num[32];
+
+	if (torpor_get(ev, "n", &val, &len) != 0 || len >= sizeof num)
+		return 0;
+	memcpy(num, val, len);
+	num[len] = '\0';
+	return atol(num);
+}
+
+static int
+on_message(torpor_event *ev, void *user)
+{
+	const char	*text;
+	size_t		 len;
+	char		 out[256], num[32];
+	long		 n;
+
+	(void)user;
+	text = torpor_payload(ev, &len);
+	if (len == 3 && memcmp(text, "inc", 3) == 0) {
+		n = testhandler_counter(ev) + 1;
+		snprintf(num, sizeof num, "%ld", n);
+		if (torpor_put(ev, "n", num, strlen(num)) != 0)
+			return -EIO;
+		snprintf(out, sizeof out, "n=%ld v=%d", n, TESTHANDLER_VERSION);
+	} else if (len == 3 && memcmp(text, "get", 3) == 0) {
+		snprintf(out, sizeof out, "n=%ld v=%d", testhandler_counter(ev),
+		    TESTHANDLER_VERSION);
+	} else if (len > 6 && memcmp(text, "alarm ", 6) == 0) {
+		torpor_set_alarm(ev, torpor_now_ms() + atol(text + 6));
+		snprintf(out, sizeof out, "ok");
+	} else
+		snprintf(out, sizeof out, "v=%d %.*s", TESTHANDLER_VERSION,
+		    (int)(len > 200 ? 200 : len), text);
+	return torpor_reply_text(ev, out);
+}
+
+static int
+on_close(torpor_event *ev, void *user)
+{
+	(void)user;
+	testhandler_log("close", torpor_connection_id(ev),
+	    torpor_close_code(ev), torpor_close_clean(ev));
+	return 0;
+}
+
+static int
+on_alarm(torpor_event *ev, void *user)
+{
+	const char	*fail = getenv("ALARM_FAIL_TIMES");
+	int		 retry = torpor_alarm_retry(ev);
+
+	(void)user;
+	testhandler_log("alarm", torpor_object(ev), retry, 0);
+	if (fail != NULL && (strcmp(fail, "always") == 0 ||
+	    retry < atoi(fail)))
+		return -EAGAIN;
+	return 0;
+}
+
+int
+main(void)
+{
+	static const struct torpor_handlers handlers = {
+		.on_message = on_message,
+		.on_close = on_close,
+		.on_alarm = on_alarm,
+	};
+
+	return torpor_run(&handlers, NULL) == 0 ? 0 : 1;
+}

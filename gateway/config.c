@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -78,6 +79,9 @@ enum {
 	OPT_ALARM_RETRIES,
 	OPT_RELOAD,
 	OPT_RELOAD_TIMEOUT,
+	OPT_TRUST_PROXY,
+	OPT_HANDLER_ADDR,
+	OPT_HANDLER_CONNS,
 };
 
 struct config_opt {
@@ -103,9 +107,14 @@ struct config_opt {
 #define GIB	OPTIONS_GIB
 
 static const struct config_opt config_opts[] = {
-	{ .name = "listen", .arg = "HOST:PORT", .id = OPT_LISTEN,
-	  .help = "address to serve HTTP and WebSocket on;\n"
-	      "default 127.0.0.1:8788; IPv6 as [::1]:8788" },
+	{ .name = "listen", .arg = "HOST:PORT|unix:PATH", .id = OPT_LISTEN,
+	  .help = "address to serve HTTP and WebSocket on, or a\n"
+	      "unix socket (behind nginx); default\n"
+	      "127.0.0.1:8788; IPv6 as [::1]:8788" },
+	{ .name = "trust-proxy", .arg = "ADDR", .id = OPT_TRUST_PROXY,
+	  .help = "believe X-Real-IP / X-Forwarded-For from this\n"
+	      "peer address ('unix': unix-socket peers);\n"
+	      "repeatable; default: trust nobody" },
 	{ .name = "route", .arg = "PATH=OBJECT|PREFIX/*", .id = OPT_ROUTE,
 	  .help = "map PATH to OBJECT, or each path under PREFIX\n"
 	      "to the object named by the rest; repeatable;\n"
@@ -114,6 +123,15 @@ static const struct config_opt config_opts[] = {
 	  .help = "handler program; the words after PATH that do\n"
 	      "not start with '-' are its arguments;\n"
 	      "default: the reference app (pingpong)" },
+	{ .name = "handler-addr", .arg = "unix:PATH|tcp:HOST:PORT",
+	  .id = OPT_HANDLER_ADDR,
+	  .help = "external mode: connect to a running FastCGI\n"
+	      "server (PHP-FPM...) instead of spawning handlers" },
+	{ .name = "handler-conns", .arg = "N", .id = OPT_HANDLER_CONNS,
+	  .help = "external mode: connections (requests in flight)\n"
+	      "to the FastCGI server",
+	  .kind = OPTIONS_COUNT, .min = 1, .max = 1024, .def = 4,
+	  .units = "connections", FIELD(handler_conns) },
 	{ .name = "handlers", .arg = "MIN:MAX", .id = OPT_HANDLERS,
 	  .help = "processes kept (MIN; 0: hibernate) and allowed\n"
 	      "(MAX); default 0:2; 0 <= MIN <= MAX <= 1024" },
@@ -247,6 +265,16 @@ config_set_listen(struct config *cfg, const char *arg)
 	char	host[INET6_ADDRSTRLEN];
 	int	port;
 
+	if (strncmp(arg, "unix:", 5) == 0) {
+		if (arg[5] != '/' || strlen(arg + 5) >= 108) {
+			config_error("--listen: '%s' is invalid; a unix socket "
+			    "needs an absolute path of at most 107 bytes", arg);
+			return -EINVAL;
+		}
+		free(cfg->listen_unix);
+		cfg->listen_unix = xstrdup(arg + 5);
+		return 0;
+	}
 	if (options_parse_listen(arg, host, sizeof host, &port) != 0) {
 		config_error("--listen: '%s' is invalid; accepted: "
 		    "IPV4:PORT or [IPV6]:PORT, numeric address, port 1 to "
@@ -260,6 +288,42 @@ config_set_listen(struct config *cfg, const char *arg)
 }
 
 /* The form only; the router checks the bytes of paths and names. */
+static int
+config_add_proxy(struct config *cfg, const char *arg)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	if (strcmp(arg, "unix") != 0 && inet_pton(AF_INET, arg, &a4) != 1 &&
+	    inet_pton(AF_INET6, arg, &a6) != 1) {
+		config_error("--trust-proxy: '%s' is invalid; accepted: a "
+		    "numeric IPv4 or IPv6 address, or unix", arg);
+		return -EINVAL;
+	}
+	cfg->trusted_proxies = xrealloc(cfg->trusted_proxies,
+	    (cfg->ntrusted_proxies + 1) * sizeof *cfg->trusted_proxies);
+	cfg->trusted_proxies[cfg->ntrusted_proxies++] = xstrdup(arg);
+	return 0;
+}
+
+static int
+config_set_handler_addr(struct config *cfg, const char *arg)
+{
+	char	host[INET6_ADDRSTRLEN];
+	int	port;
+
+	if (!(strncmp(arg, "unix:", 5) == 0 && arg[5] == '/' &&
+	    strlen(arg + 5) < 108) && !(strncmp(arg, "tcp:", 4) == 0 &&
+	    options_parse_listen(arg + 4, host, sizeof host, &port) == 0)) {
+		config_error("--handler-addr: '%s' is invalid; accepted: "
+		    "unix:/ABSOLUTE/PATH or tcp:HOST:PORT (numeric)", arg);
+		return -EINVAL;
+	}
+	free(cfg->handler_addr);
+	cfg->handler_addr = xstrdup(arg);
+	return 0;
+}
+
 static int
 config_add_route(struct config *cfg, const char *arg)
 {
@@ -544,7 +608,7 @@ config_default_app(struct config *cfg, const char *exe)
 {
 	int	build = config_in_builddir(exe);
 
-	if (cfg->handler_argv != NULL)
+	if (cfg->handler_argv != NULL || cfg->handler_addr != NULL)
 		return;
 	cfg->default_app = 1;
 	cfg->handler_argv = xcalloc(2, sizeof *cfg->handler_argv);
@@ -627,6 +691,10 @@ config_option(struct config *cfg, int c, const char *arg)
 	case OPT_RELOAD:
 		cfg->reload = 1;
 		return 0;
+	case OPT_TRUST_PROXY:
+		return config_add_proxy(cfg, arg);
+	case OPT_HANDLER_ADDR:
+		return config_set_handler_addr(cfg, arg);
 	}
 	if ((o = config_find(c)) == NULL || o->kind == OPTIONS_OTHER) {
 		config_error("internal error: option %d has no parser", c);
@@ -718,6 +786,11 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->listen_host);
+	free(cfg->listen_unix);
+	free(cfg->handler_addr);
+	for (i = 0; i < cfg->ntrusted_proxies; i++)
+		free(cfg->trusted_proxies[i]);
+	free(cfg->trusted_proxies);
 	for (i = 0; i < cfg->nroutes; i++)
 		free(cfg->routes[i]);
 	free(cfg->routes);

@@ -17,6 +17,14 @@ struct config {
 	/* --listen HOST:PORT */
 	char		*listen_host;		/* "127.0.0.1" */
 	int		 listen_port;		/* 8788 */
+	char		*listen_unix;		/* --listen unix:PATH, or NULL */
+	/* --trust-proxy ADDR, repeatable: peers whose X-Real-IP or
+	 * X-Forwarded-For is believed; "unix" trusts unix-socket peers */
+	char		**trusted_proxies;
+	size_t		 ntrusted_proxies;
+	/* --handler-addr unix:PATH|tcp:HOST:PORT: external mode, or NULL */
+	char		*handler_addr;
+	int		 handler_conns;		/* --handler-conns, 4 */
 	/* --route, repeatable; default "/websocket=test-room" */
 	char		**routes;
 	size_t		 nroutes;

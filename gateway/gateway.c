@@ -645,7 +645,8 @@ gateway_reload(struct gateway *gw)
 	int	rc;
 
 	log_info("reload requested (SIGHUP): handler %s",
-	    gw->cfg->handler_argv[0]);
+	    gw->cfg->handler_argv != NULL ? gw->cfg->handler_argv[0] :
+	    gw->cfg->handler_addr);
 	rc = pool_reload(gw->pool);
 	if (rc == -EBUSY) {
 		log_warn("reload: another reload is in progress");
@@ -856,9 +857,11 @@ gateway_setup(struct gateway *gw)
 	gw->objects = objects_create(gw->genv, &gw->dbs);
 	memset(&pc, 0, sizeof pc);
 	pc.argv = cfg->handler_argv;
+	pc.addr = cfg->handler_addr;
 	pc.run_dir = cfg->run_dir;
-	pc.min = cfg->handlers_min;
-	pc.max = cfg->handlers_max;
+	pc.min = cfg->handler_addr != NULL ? 0 : cfg->handlers_min;
+	pc.max = cfg->handler_addr != NULL ? cfg->handler_conns :
+	    cfg->handlers_max;
 	pc.idle_timeout_ms = cfg->idle_timeout_ms;
 	pc.event_timeout_ms = cfg->event_timeout_ms;
 	pc.reload_timeout_ms = cfg->reload_timeout_ms;
@@ -946,6 +949,31 @@ gateway_teardown(struct gateway *gw)
 	free(gw->gateway_dir);
 }
 
+/* The one line that says where the gateway listens and what it runs. */
+static void
+gateway_startup_line(const struct config *cfg)
+{
+	char	url[256], pool[64];
+
+	if (cfg->listen_unix != NULL)
+		snprintf(url, sizeof url, "unix:%s", cfg->listen_unix);
+	else
+		snprintf(url, sizeof url, strchr(cfg->listen_host, ':') ?
+		    "http://[%s]:%d/" : "http://%s:%d/", cfg->listen_host,
+		    cfg->listen_port);
+	if (cfg->handler_addr != NULL)
+		snprintf(pool, sizeof pool, "connections=%d",
+		    cfg->handler_conns);
+	else
+		snprintf(pool, sizeof pool, "handlers=%d:%d", cfg->handlers_min,
+		    cfg->handlers_max);
+	log_info("torpor-gateway %s listening on %s handler=%s store=%s "
+	    "run-dir=%s %s durability=%s", PACKAGE_VERSION, url,
+	    cfg->handler_addr != NULL ? cfg->handler_addr :
+	    cfg->handler_argv[0], cfg->store_dir, cfg->run_dir, pool,
+	    store_durability_name(cfg->durability));
+}
+
 /* libwebsockets' own errors and warnings go through our log. */
 static void
 gateway_lws_log(int level, const char *line)
@@ -974,11 +1002,7 @@ gateway_run(const struct config *cfg)
 		goto out;
 	for (i = 0; i < cfg->nroutes; i++)
 		log_info("route %s", cfg->routes[i]);
-	log_info("torpor-gateway %s listening on http://%s:%d/ handler=%s "
-	    "store=%s run-dir=%s handlers=%d:%d durability=%s", PACKAGE_VERSION,
-	    cfg->listen_host, cfg->listen_port, cfg->handler_argv[0],
-	    cfg->store_dir, cfg->run_dir, cfg->handlers_min,
-	    cfg->handlers_max, store_durability_name(cfg->durability));
+	gateway_startup_line(cfg);
 	lws_sul_schedule(server_context(gw.server), 0, &gw.tick, gateway_tick,
 	    TICK_MS * LWS_US_PER_MS);
 	gateway_dispatch(&gw);

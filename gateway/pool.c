@@ -10,6 +10,10 @@
  * new requests go to that generation only, idle old processes are stopped
  * and busy ones are stopped when their request is done. Since an object
  * has at most one request in flight, its order holds across the switch.
+ *
+ * External mode (--handler-addr): the "processes" are connections to a
+ * FastCGI server someone else runs (PHP-FPM); nothing is spawned, killed
+ * or reaped, and a failed connection only fails its request.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -81,6 +88,7 @@ struct pool {
 };
 
 static void	proc_fail(struct proc *pr, const char *cause);
+static void	pool_sweep(struct pool *p);
 
 struct pool *
 pool_create(const struct pool_config *cfg, pool_done_fn done, void *done_arg)
@@ -171,6 +179,7 @@ pool_free(struct pool *p)
 		return;
 	for (pr = p->procs; pr != NULL; pr = pr->next)
 		proc_stop(pr, SIGTERM);
+	pool_sweep(p);	/* external slots: nothing to wait for */
 	/* the loop is stopping: a bounded wait here blocks nobody */
 	for (i = 0; i < 300 && p->procs != NULL; i++) {
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
@@ -287,7 +296,7 @@ pool_start(struct pool *p)
 	struct proc	*pr;
 	int		 rc;
 
-	while (p->nprocs < p->cfg.min)
+	while (p->cfg.addr == NULL && p->nprocs < p->cfg.min)
 		if ((rc = pool_spawn(p, p->gen, &pr)) != 0)
 			return rc;
 	return 0;
@@ -318,20 +327,79 @@ pool_can_take(const struct pool *p)
 	return p->nprocs < p->cfg.max && alarm_now_ms() >= p->no_spawn_until;
 }
 
+/* Fills ss from "unix:PATH", "tcp:HOST:PORT" or a plain unix path. */
+static int
+proc_sockaddr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	char			 host[64];
+	const char		*colon;
+	size_t			 n;
+
+	memset(ss, 0, sizeof *ss);
+	if (strncmp(addr, "tcp:", 4) != 0) {
+		if (strncmp(addr, "unix:", 5) == 0)
+			addr += 5;
+		if (strlen(addr) >= sizeof sun->sun_path)
+			return -ENAMETOOLONG;
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, addr);
+		*len = sizeof *sun;
+		return 0;
+	}
+	addr += 4;
+	colon = strrchr(addr, ':');
+	if (colon == NULL)
+		return -EINVAL;
+	n = (size_t)(colon - addr);
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		addr++;
+		n -= 2;
+	}
+	if (n >= sizeof host)
+		return -EINVAL;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)atoi(colon + 1));
+		*len = sizeof *sin;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)atoi(colon + 1));
+		*len = sizeof *sin6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static int
 proc_connect(struct proc *pr)
 {
-	struct sockaddr_un	sun;
-	int			fd, e;
+	struct sockaddr_storage	ss;
+	socklen_t		sslen;
+	int			fd, e, one = 1;
 
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, pr->sock_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	e = proc_sockaddr(pr->pool->cfg.addr != NULL ? pr->pool->cfg.addr :
+	    pr->sock_path, &ss, &sslen);
+	if (e != 0)
+		return e;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
 	if (fd < 0)
 		return -errno;
-	/* a unix connect to a listener completes at once or fails */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+	if (ss.ss_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/*
+	 * A unix connect to a listener completes at once or fails; a TCP one
+	 * may be in progress: the request waits in lws until it is writable.
+	 */
+	if (connect(fd, (struct sockaddr *)&ss, sslen) < 0 &&
+	    errno != EINPROGRESS) {
 		e = errno;
 		close(fd);
 		return -e;
@@ -344,6 +412,25 @@ proc_connect(struct proc *pr)
 	return 0;
 }
 
+/* External mode: a connection slot, no process behind it. */
+static struct proc *
+pool_slot(struct pool *p)
+{
+	struct proc	*pr = xcalloc(1, sizeof *pr);
+
+	pr->pool = p;
+	pr->pid = -1;
+	pr->state = PROC_IDLE;
+	pr->gen = p->gen;
+	pr->counted = 1;
+	pr->answered = 1;
+	pr->started_at = pr->since = alarm_now_ms();
+	pr->next = p->procs;
+	p->procs = pr;
+	p->nprocs++;
+	return pr;
+}
+
 int
 pool_submit(struct pool *p, struct buf *req, void *req_arg)
 {
@@ -354,7 +441,9 @@ pool_submit(struct pool *p, struct buf *req, void *req_arg)
 	if (pr == NULL) {
 		if (!pool_can_take(p))
 			return -EAGAIN;
-		if ((rc = pool_spawn(p, p->gen, &pr)) != 0) {
+		if (p->cfg.addr != NULL)
+			pr = pool_slot(p);
+		else if ((rc = pool_spawn(p, p->gen, &pr)) != 0) {
 			p->no_spawn_until = alarm_now_ms() + 1000;
 			return rc;
 		}
@@ -485,6 +574,8 @@ pool_reload(struct pool *p)
 
 	if (p->probe != NULL)
 		return -EBUSY;
+	if (p->cfg.addr != NULL)
+		return -EOPNOTSUPP;	/* external mode: the server reloads itself */
 	rc = pool_spawn(p, p->last_gen + 1, &pr);
 	if (rc != 0)
 		return rc;
@@ -654,6 +745,21 @@ pool_backoff(struct pool *p)
 		    p->cfg.argv[0], p->crash_streak, (long long)delay);
 }
 
+/* Frees stopped external slots: there is no process to reap for them. */
+static void
+pool_sweep(struct pool *p)
+{
+	struct proc	**pp = &p->procs, *pr;
+
+	while ((pr = *pp) != NULL) {
+		if (pr->pid < 0 && pr->state == PROC_STOPPING) {
+			*pp = pr->next;
+			proc_free(pr);
+		} else
+			pp = &pr->next;
+	}
+}
+
 static void
 pool_reap(struct pool *p)
 {
@@ -693,10 +799,11 @@ pool_tick(struct pool *p, int64_t now_ms)
 	struct proc	*pr;
 
 	pool_reap(p);
+	pool_sweep(p);
 	if (p->probe != NULL && now_ms > p->probe_deadline)
 		probe_fail(p->probe, "the new handler did not answer in time");
 	for (pr = p->procs; pr != NULL; pr = pr->next) {
-		if (pr->state == PROC_STOPPING && !pr->killed &&
+		if (pr->state == PROC_STOPPING && !pr->killed && pr->pid > 0 &&
 		    now_ms - pr->since > STOP_GRACE_MS) {
 			log_warn("handler pid=%ld still running %d ms after "
 			    "SIGTERM; killing it", (long)pr->pid, STOP_GRACE_MS);

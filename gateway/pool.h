@@ -22,6 +22,7 @@ struct lws_vhost;
 
 struct pool_config {
 	char *const	*argv;		/* handler command, NULL-terminated */
+	const char	*addr;		/* external mode: FastCGI server address */
 	const char	*run_dir;
 	int		 min;
 	int		 max;

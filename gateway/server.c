@@ -7,6 +7,7 @@
  * reassembled and the outbound frame queue.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +192,56 @@ server_header_param(struct lws *wsi, struct buf *nv, enum lws_token_indexes t,
 		fcgi_param_add(nv, param, strlen(param), val, (size_t)n);
 }
 
+/* The peer itself: "unix" for a unix-socket listener. */
+static void
+server_peer(struct server *s, struct lws *wsi, char *out, size_t size)
+{
+	if (s->cfg->listen_unix != NULL)
+		snprintf(out, size, "unix");
+	else if (lws_get_peer_simple(wsi, out, size) == NULL)
+		snprintf(out, size, "unknown");
+}
+
+static int
+server_trusted(const struct server *s, const char *peer)
+{
+	size_t	i;
+
+	for (i = 0; i < s->cfg->ntrusted_proxies; i++)
+		if (strcmp(s->cfg->trusted_proxies[i], peer) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The client's address: the peer, or, when the peer is a trusted proxy,
+ * its X-Real-IP, else the last X-Forwarded-For entry (the one that proxy
+ * added; earlier ones are the client's word and worth nothing).
+ */
+static void
+server_remote(struct server *s, struct lws *wsi, char *out, size_t size)
+{
+	char	 fwd[512], *last, *end;
+	int	 n;
+
+	server_peer(s, wsi, out, size);
+	if (!server_trusted(s, out))
+		return;
+	n = lws_hdr_custom_copy(wsi, fwd, sizeof fwd, "x-real-ip:", 10);
+	if (n <= 0)
+		n = lws_hdr_copy(wsi, fwd, sizeof fwd, WSI_TOKEN_X_FORWARDED_FOR);
+	if (n <= 0)
+		return;
+	last = strrchr(fwd, ',');
+	last = last != NULL ? last + 1 : fwd;
+	while (*last == ' ' || *last == '\t')
+		last++;
+	end = last + strcspn(last, " \t");
+	*end = '\0';
+	if (*last != '\0' && strlen(last) < size)
+		strcpy(out, last);
+}
+
 static void
 server_established(struct server *s, struct lws *wsi, struct wsconn *wc)
 {
@@ -230,7 +281,7 @@ server_established(struct server *s, struct lws *wsi, struct wsconn *wc)
 			    WSI_TOKEN_HTTP_URI_ARGS);
 		}
 	}
-	lws_get_peer_simple(wsi, remote, sizeof remote);
+	server_remote(s, wsi, remote, sizeof remote);
 	for (i = 0; i < sizeof headers / sizeof headers[0]; i++)
 		server_header_param(wsi, &nv, headers[i].token,
 		    headers[i].param);
@@ -537,11 +588,17 @@ server_create(struct gateway *gw, const struct config *cfg,
 	}
 	info.port = cfg->listen_port;
 	info.iface = cfg->listen_host;
+	if (cfg->listen_unix != NULL) {
+		info.port = 0;
+		info.iface = cfg->listen_unix;
+	}
 	info.protocols = s->protocols;
 	info.mounts = s->nmounts > 0 ? s->mounts : NULL;
 	info.vhost_name = "torpor";
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
-	if (strchr(cfg->listen_host, ':') == NULL)
+	if (cfg->listen_unix != NULL)
+		info.options |= LWS_SERVER_OPTION_UNIX_SOCK;
+	else if (strchr(cfg->listen_host, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.keepalive_timeout = 30;
 	info.timeout_secs = 10;

@@ -539,6 +539,22 @@ actions_json_action(struct actions_ctx *ctx, const cJSON *obj)
 }
 
 int
+actions_parse_array(struct actions_ctx *ctx, const cJSON *array)
+{
+	const cJSON	*item;
+	int		 err;
+
+	if (!cJSON_IsArray(array))
+		return actions_fail(ctx, RESPONSE_EACTIONS,
+		    "actions are not a JSON array");
+	cJSON_ArrayForEach(item, array) {
+		if ((err = actions_json_action(ctx, item)) != 0)
+			return err;
+	}
+	return 0;
+}
+
+int
 actions_parse(struct actions_ctx *ctx, const char *body, size_t len)
 {
 	cJSON		*root;

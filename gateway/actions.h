@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "response.h"
 
 /*
@@ -71,5 +73,7 @@ int	actions_utf8_valid(const char *s, size_t len);
  * stay in r, for the caller to free with it.
  */
 int	actions_parse(struct actions_ctx *ctx, const char *body, size_t len);
+/* The same for an already parsed JSON array (a batch entry's "actions"). */
+int	actions_parse_array(struct actions_ctx *ctx, const cJSON *array);
 
 #endif

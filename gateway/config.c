@@ -82,6 +82,8 @@ enum {
 	OPT_TRUST_PROXY,
 	OPT_HANDLER_ADDR,
 	OPT_HANDLER_CONNS,
+	OPT_LOG_FORMAT,
+	OPT_ADMIN_ALLOW,
 };
 
 struct config_opt {
@@ -169,6 +171,12 @@ static const struct config_opt config_opts[] = {
 	      "for a shared sync; none: no sync; default none" },
 	{ .name = "log-level", .arg = "LEVEL", .id = OPT_LOG_LEVEL,
 	  .help = "error, warn, info or debug; default info" },
+	{ .name = "log-format", .arg = "text|json", .id = OPT_LOG_FORMAT,
+	  .help = "log lines as key=value text or JSON objects;\n"
+	      "default text" },
+	{ .name = "admin-allow", .arg = "ADDR", .id = OPT_ADMIN_ALLOW,
+	  .help = "peer address allowed to read /metrics and\n"
+	      "/status; repeatable; default 127.0.0.1 and ::1" },
 	{ .name = "max-message", .arg = "BYTES", .id = OPT_MAX_MESSAGE,
 	  .help = "largest client message (larger: close 1009)",
 	  .kind = OPTIONS_BYTES, .min = 1, .max = 32 * MIB, .def = MIB,
@@ -303,6 +311,24 @@ config_add_proxy(struct config *cfg, const char *arg)
 	cfg->trusted_proxies = xrealloc(cfg->trusted_proxies,
 	    (cfg->ntrusted_proxies + 1) * sizeof *cfg->trusted_proxies);
 	cfg->trusted_proxies[cfg->ntrusted_proxies++] = xstrdup(arg);
+	return 0;
+}
+
+static int
+config_add_admin(struct config *cfg, const char *arg)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	if (strcmp(arg, "unix") != 0 && inet_pton(AF_INET, arg, &a4) != 1 &&
+	    inet_pton(AF_INET6, arg, &a6) != 1) {
+		config_error("--admin-allow: '%s' is invalid; accepted: a "
+		    "numeric IPv4 or IPv6 address, or unix", arg);
+		return -EINVAL;
+	}
+	cfg->admin_allow = xrealloc(cfg->admin_allow,
+	    (cfg->nadmin_allow + 1) * sizeof *cfg->admin_allow);
+	cfg->admin_allow[cfg->nadmin_allow++] = xstrdup(arg);
 	return 0;
 }
 
@@ -657,6 +683,10 @@ config_finish(struct config *cfg)
 		return rc;
 	if ((rc = config_check_routes(cfg, defaulted)) != 0)
 		return rc;
+	if (cfg->nadmin_allow == 0 &&
+	    ((rc = config_add_admin(cfg, "127.0.0.1")) != 0 ||
+	    (rc = config_add_admin(cfg, "::1")) != 0))
+		return rc;
 	if ((rc = config_default_dirs(cfg, geteuid())) != 0)
 		return rc;
 	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -693,6 +723,15 @@ config_option(struct config *cfg, int c, const char *arg)
 		return 0;
 	case OPT_TRUST_PROXY:
 		return config_add_proxy(cfg, arg);
+	case OPT_ADMIN_ALLOW:
+		return config_add_admin(cfg, arg);
+	case OPT_LOG_FORMAT:
+		if (log_parse_format(arg, &cfg->log_format) != 0) {
+			config_error("--log-format: '%s' is invalid; accepted: "
+			    "text, json", arg);
+			return -EINVAL;
+		}
+		return 0;
 	case OPT_HANDLER_ADDR:
 		return config_set_handler_addr(cfg, arg);
 	}
@@ -791,6 +830,9 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->ntrusted_proxies; i++)
 		free(cfg->trusted_proxies[i]);
 	free(cfg->trusted_proxies);
+	for (i = 0; i < cfg->nadmin_allow; i++)
+		free(cfg->admin_allow[i]);
+	free(cfg->admin_allow);
 	for (i = 0; i < cfg->nroutes; i++)
 		free(cfg->routes[i]);
 	free(cfg->routes);
@@ -834,7 +876,9 @@ config_usage(FILE *fp)
 			snprintf(left, sizeof left, "-%c, --%s", o->id,
 			    o->name);
 		else
-			snprintf(left, sizeof left, "--%s %s", o->name, o->arg);
+			snprintf(left, sizeof left, "--%s%s%s", o->name,
+			    o->arg != NULL ? " " : "",
+			    o->arg != NULL ? o->arg : "");
 		n = fprintf(fp, "  %s", left);
 		if (n >= CONFIG_USAGE_COL)
 			fprintf(fp, "\n%*s", CONFIG_USAGE_COL, "");

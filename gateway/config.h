@@ -42,6 +42,10 @@ struct config {
 	char		*static_dir;		/* --static; NULL: no files */
 	enum store_durability durability;	/* --durability, none */
 	enum log_level	 log_level;		/* --log-level, info */
+	enum log_format	 log_format;		/* --log-format, text */
+	/* --admin-allow ADDR, repeatable: who may read /metrics and /status */
+	char		**admin_allow;
+	size_t		 nadmin_allow;
 	/* limits */
 	size_t		 max_message;		/* --max-message BYTES, 1 MiB */
 	size_t		 max_attachment;	/* --max-attachment BYTES, 16 KiB */

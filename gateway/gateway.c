@@ -25,9 +25,11 @@
 #include "fcgi.h"
 #include "gateway.h"
 #include "log.h"
+#include "metrics.h"
 #include "object.h"
 #include "pool.h"
 #include "registry.h"
+#include "request.h"
 #include "response.h"
 #include "router.h"
 #include "server.h"
@@ -38,6 +40,8 @@
 #define TICK_MS		100
 #define READER_CHECK_MS	5000
 #define COLLECT_MS	10000
+/* The most events the gateway puts in one request, whatever is offered. */
+#define GATEWAY_BATCH_MAX	64
 
 struct gateway {
 	const struct config	*cfg;
@@ -54,13 +58,18 @@ struct gateway {
 	struct response_limits	 limits;
 	MDB_env			*senv;	/* group durability: the state env */
 	struct syncer		*syncer;
+	struct metrics		*metrics;
+	int64_t			 started_ms;
 	struct held		*held_head;
 	struct held		*held_tail;
+	int			 batch_max;	/* events per request */
+	struct buf		 body;	/* reused per batch request */
 	struct buf		 nv;	/* reused per request */
 	struct buf		 req;	/* reused per request */
 	lws_sorted_usec_list_t	 tick;
 	int			 sigfd;
 	int			 stop;
+	int			 stopping;	/* tearing down: no more events */
 	int			 pidfile;	/* ours to remove */
 	unsigned long		 reloads;	/* reload verdicts written */
 	int64_t			 next_reader_check;
@@ -147,6 +156,8 @@ gateway_conn_error(struct gateway *gw, struct conn *c, const char *what)
 {
 	struct event	*ev = event_new(EVENT_ERROR, c);
 
+	metrics_error(gw->metrics, strstr(what, "too big") != NULL ?
+	    METRICS_ERR_MESSAGE_TOO_BIG : METRICS_ERR_SEND_QUEUE);
 	ev->text = xstrdup(what);
 	gateway_enqueue(gw, conn_object(c), ev);
 }
@@ -160,6 +171,12 @@ gateway_conn_closed(struct gateway *gw, struct conn *c, int code,
 
 	log_debug("connection %s closed code=%d clean=%d",
 	    conn_id(c), code, clean);
+	metrics_close(gw->metrics, code);
+	if (gw->stopping) {
+		/* the record stays: the next start replays this close */
+		conn_detach(c);
+		return;
+	}
 	if (!conn_refused(c)) {
 		ev = event_new(EVENT_CLOSE, c);
 		ev->close_code = code;
@@ -182,6 +199,7 @@ gateway_alarm_due(const char *object, void *arg)
 		return;
 	log_info("alarm fired object=%s retry=%d", object,
 	    object_alarm_retry(o));
+	metrics_alarm(gw->metrics, METRICS_ALARM_FIRED);
 	ev = event_new(EVENT_ALARM, NULL);
 	ev->alarm_ms = object_alarm(o);
 	object_set_alarm_pending(o, 1);
@@ -189,6 +207,35 @@ gateway_alarm_due(const char *object, void *arg)
 }
 
 static void	gateway_release(struct gateway *gw);
+
+int
+gateway_admin_page(struct gateway *gw, const char *path, struct buf *out,
+    const char **content_type)
+{
+	struct metrics_gauges	g;
+
+	memset(&g, 0, sizeof g);
+	g.sockets = registry_count(gw->registry);
+	g.objects = objects_count(gw->objects);
+	g.queued_events = objects_queued(gw->objects);
+	g.in_flight = pool_busy(gw->pool);
+	g.generation = pool_generation(gw->pool);
+	g.processes = pool_count(gw->pool);
+	g.draining = pool_draining(gw->pool);
+	g.durability = store_durability_name(gw->cfg->durability);
+	g.uptime_ms = alarm_now_ms() - gw->started_ms;
+	if (strcmp(path, "/metrics") == 0) {
+		*content_type = "text/plain; version=0.0.4; charset=utf-8";
+		metrics_prometheus(gw->metrics, &g, out);
+		return 0;
+	}
+	if (strcmp(path, "/status") == 0) {
+		*content_type = "application/json";
+		metrics_status(gw->metrics, &g, out);
+		return 0;
+	}
+	return -ENOENT;
+}
 
 void
 gateway_wake(struct gateway *gw)
@@ -202,84 +249,6 @@ static const char *const event_names[] = {
 	"connect", "message", "close", "error", "alarm",
 };
 
-static void
-nv_add_int(struct buf *nv, const char *name, long long v)
-{
-	char	num[32];
-
-	snprintf(num, sizeof num, "%lld", v);
-	fcgi_param_add_str(nv, name, num);
-}
-
-/* Builds the whole FastCGI request for ev into gw->req. */
-static void
-gateway_encode(struct gateway *gw, struct object *o, struct event *ev)
-{
-	struct buf	*nv = &gw->nv;
-	struct conn	*c = ev->conn;
-	const char	*att, *uri, *q;
-	size_t		 alen, body_len = 0;
-	const void	*body = NULL;
-
-	buf_reset(nv);
-	buf_reset(&gw->req);
-	fcgi_param_add_str(nv, "REQUEST_METHOD", "POST");
-	fcgi_param_add_str(nv, "GATEWAY_INTERFACE", "CGI/1.1");
-	fcgi_param_add_str(nv, "SERVER_PROTOCOL", "HTTP/1.1");
-	fcgi_param_add_str(nv, "SERVER_SOFTWARE", "torpor/" PACKAGE_VERSION);
-	fcgi_param_add_str(nv, "TORPOR_EVENT", event_names[ev->type]);
-	fcgi_param_add_str(nv, "TORPOR_OBJECT", object_name(o));
-	nv_add_int(nv, "TORPOR_EVENT_ID", (long long)object_next_event_id(o));
-	nv_add_int(nv, "TORPOR_CONNECTIONS", object_conn_count(o));
-	fcgi_param_add_str(nv, "TORPOR_STORE", gw->state_dir);
-	fcgi_param_add_str(nv, "TORPOR_GATEWAY_STORE", gw->gateway_dir);
-	fcgi_param_add_str(nv, "TORPOR_DURABILITY",
-	    store_durability_name(gw->cfg->durability));
-	if (object_alarm(o) >= 0)
-		nv_add_int(nv, "TORPOR_ALARM", (long long)object_alarm(o));
-	if (c != NULL) {
-		uri = conn_uri(c);
-		q = strchr(uri, '?');
-		fcgi_param_add(nv, "REQUEST_URI", 11, uri, strlen(uri));
-		fcgi_param_add_str(nv, "QUERY_STRING", q != NULL ? q + 1 : "");
-		fcgi_param_add_str(nv, "REMOTE_ADDR", conn_remote(c));
-		fcgi_param_add_str(nv, "TORPOR_CONNECTION", conn_id(c));
-		fcgi_param_add_str(nv, "TORPOR_TAGS", conn_tags(c));
-		att = conn_attachment(c, &alen);
-		fcgi_param_add(nv, "TORPOR_ATTACHMENT", 17, att, alen);
-	} else {
-		fcgi_param_add_str(nv, "REQUEST_URI", "/");
-		fcgi_param_add_str(nv, "QUERY_STRING", "");
-	}
-	switch (ev->type) {
-	case EVENT_CONNECT:
-		buf_append(nv, ev->payload, ev->len);	/* HTTP_* params */
-		break;
-	case EVENT_MESSAGE:
-		fcgi_param_add_str(nv, "TORPOR_FRAME",
-		    ev->binary ? "binary" : "text");
-		fcgi_param_add_str(nv, "CONTENT_TYPE", ev->binary ?
-		    "application/octet-stream" : "text/plain; charset=utf-8");
-		body = ev->payload;
-		body_len = ev->len;
-		break;
-	case EVENT_CLOSE:
-		nv_add_int(nv, "TORPOR_CLOSE_CODE", ev->close_code);
-		fcgi_param_add_str(nv, "TORPOR_CLOSE_REASON", ev->text);
-		fcgi_param_add_str(nv, "TORPOR_CLOSE_CLEAN",
-		    ev->close_clean ? "1" : "0");
-		break;
-	case EVENT_ERROR:
-		fcgi_param_add_str(nv, "TORPOR_ERROR", ev->text);
-		break;
-	case EVENT_ALARM:
-		nv_add_int(nv, "TORPOR_ALARM_RETRY", object_alarm_retry(o));
-		break;
-	}
-	nv_add_int(nv, "CONTENT_LENGTH", (long long)body_len);
-	fcgi_encode_request(&gw->req, 1, nv, body, body_len);
-}
-
 /* Writes registry and object changes before a handler can look at them. */
 static void
 gateway_flush(struct gateway *gw)
@@ -288,6 +257,8 @@ gateway_flush(struct gateway *gw)
 	int	 rc;
 
 	registry_flush(gw->registry);
+	if (!objects_dirty(gw->objects))
+		return;
 	rc = mdb_txn_begin(gw->genv, NULL, 0, &txn);
 	if (rc == 0) {
 		rc = objects_flush(gw->objects, txn);
@@ -302,31 +273,85 @@ gateway_flush(struct gateway *gw)
 		    store_strerror(rc));
 }
 
+/*
+ * Takes the events to send for o: the first queued one and, when the
+ * handler accepts batches, those queued behind it, up to the batch size
+ * and stopping before a connect (which always goes alone). Returns k.
+ */
+static size_t
+gateway_take(struct gateway *gw, struct object *o, struct event **first)
+{
+	struct event	*ev, *last;
+	size_t		 k = 1;
+
+	*first = last = object_pop(o);
+	if (last == NULL)
+		return 0;
+	last->batch_next = NULL;
+	while (last->type != EVENT_CONNECT && k < (size_t)gw->batch_max &&
+	    object_queue_len(o) > 0 && object_peek(o)->type != EVENT_CONNECT) {
+		ev = object_pop(o);
+		ev->batch_next = NULL;
+		last->batch_next = ev;
+		last = ev;
+		k++;
+	}
+	return k;
+}
+
+/* Puts a batch that could not be sent back at the front of its queue. */
+static void
+gateway_untake(struct object *o, struct event *first)
+{
+	struct event	*ev, *rev = NULL, *next;
+
+	for (ev = first; ev != NULL; ev = next) {	/* reverse the chain */
+		next = ev->batch_next;
+		ev->batch_next = rev;
+		rev = ev;
+	}
+	for (ev = rev; ev != NULL; ev = next) {
+		next = ev->batch_next;
+		ev->batch_next = NULL;
+		ev->next = NULL;
+		object_requeue(o, ev);
+	}
+}
+
 static void
 gateway_dispatch(struct gateway *gw)
 {
-	struct object	*o;
-	struct event	*ev;
-	int		 flushed = 0, rc;
+	struct request_env	 env;
+	struct object		*o;
+	struct event		*first, *ev;
+	size_t			 k;
+	int			 flushed = 0, rc;
 
+	env.state_dir = gw->state_dir;
+	env.gateway_dir = gw->gateway_dir;
+	env.durability = store_durability_name(gw->cfg->durability);
 	while (pool_can_take(gw->pool) &&
 	    (o = objects_next_ready(gw->objects)) != NULL) {
-		ev = object_pop(o);
-		if (ev == NULL)
+		if ((k = gateway_take(gw, o, &first)) == 0)
 			continue;
 		gateway_flow(gw, o);
-		gateway_encode(gw, o, ev);
+		request_encode(&env, o, first, k, &gw->nv, &gw->body,
+		    &gw->req);
 		if (!flushed) {
 			gateway_flush(gw);
 			flushed = 1;
 		}
 		object_set_in_flight(o, 1);
-		rc = pool_submit(gw->pool, &gw->req, ev);
+		first->sent_us = lws_now_usecs();
+		for (ev = first; ev != NULL; ev = ev->batch_next)
+			metrics_event(gw->metrics, (int)ev->type);
+		metrics_batch(gw->metrics, k);
+		rc = pool_submit(gw->pool, &gw->req, first);
 		if (rc != 0) {
+			metrics_error(gw->metrics, METRICS_ERR_SPAWN);
 			/* could not start a handler: put it back, try on a tick */
 			object_set_in_flight(o, 0);
-			ev->next = NULL;
-			object_requeue(o, ev);
+			gateway_untake(o, first);
 			objects_mark_ready(gw->objects, o);
 			break;
 		}
@@ -437,7 +462,9 @@ gateway_alarm_failed(struct gateway *gw, struct event *ev)
 	if (object_alarm(o) != ev->alarm_ms)
 		return;	/* something set a new alarm meanwhile: it wins */
 	if (retry > gw->cfg->alarm_retries) {
-		log_error("alarm of object %s failed %d times, giving up", object_name(o), retry);
+		log_error("alarm of object %s failed %d times, giving up",
+		    object_name(o), retry);
+		metrics_alarm(gw->metrics, METRICS_ALARM_FAILED);
 		object_set_alarm_retry(o, 0);
 		object_set_alarm(o, -1);
 		alarm_set(gw->alarm, object_name(o), -1);
@@ -446,7 +473,9 @@ gateway_alarm_failed(struct gateway *gw, struct event *ev)
 	delay = 2000LL << (retry - 1 > 20 ? 20 : retry - 1);
 	delay += (int64_t)(random() % (delay / 4 + 1));
 	at = alarm_now_ms() + delay;
-	log_warn("alarm of object %s failed; retry %d in %lld ms", object_name(o), retry, (long long)delay);
+	log_warn("alarm of object %s failed; retry %d in %lld ms",
+	    object_name(o), retry, (long long)delay);
+	metrics_alarm(gw->metrics, METRICS_ALARM_RETRIED);
 	object_set_alarm_retry(o, retry);
 	object_set_alarm(o, at);
 	alarm_set(gw->alarm, object_name(o), at);
@@ -471,6 +500,10 @@ gateway_send_action(struct gateway *gw, struct conn *sender,
 		for (c = conn_first_of(obj); c != NULL; c = next) {
 			next = conn_next_of(c);
 			if (a->except != NULL && strcmp(conn_id(c), a->except) == 0)
+				continue;
+			/* not until its connect was answered: no frame before
+			 * the welcome, none for a refused one */
+			if (!conn_accepted(c))
 				continue;
 			if (a->target == TARGET_TAG &&
 			    !conn_has_tag(c, a->target_name))
@@ -565,35 +598,41 @@ gateway_refuse(struct gateway *gw, struct event *ev, const struct response *r)
 		memcpy(reason, response_reason(r), n);
 		reason[n] = '\0';
 	}
-	log_info("connection %s refused by the handler status=%d", conn_id(ev->conn), r->status);
+	log_info("connection %s refused by the handler status=%d",
+	    conn_id(ev->conn), r->status);
 	server_close(ev->conn, 4000 + r->status, reason);
 }
 
-/* The pool's completion callback: every submitted event comes back here once. */
+/* The pool's completion callback: each submitted event comes back once. */
+/*
+ * Applies the outcome of one event: r is its answer (taken over), or NULL
+ * when it failed for cause.
+ */
 static void
-gateway_done(void *req_arg, const struct pool_result *res, void *arg)
+gateway_finish(struct gateway *gw, struct event *ev, struct response *r,
+    const char *cause)
 {
-	struct gateway	*gw = arg;
-	struct event	*ev = req_arg;
 	struct object	*o = ev->obj;
-	struct response	*r = NULL;
-	const char	*cause = res->cause;
-	int		 rc, ok = 0, touched = 0;
+	int		 ok = 0, touched = 0;
 
-	if (res->ok) {
-		rc = response_parse((const char *)res->body, res->len,
-		    alarm_now_ms(), &gw->limits, &r, &cause);
-		if (rc == 0 && r->status >= 200 && r->status < 300)
-			ok = 1;
-		else if (rc == 0 && ev->type == EVENT_CONNECT &&
-		    r->status >= 400 && r->status < 500) {
-			gateway_refuse(gw, ev, r);
-			ok = 2;
-		} else if (rc == 0)
-			cause = "handler answered with a non-2xx status";
+	if (r != NULL && r->status >= 200 && r->status < 300)
+		ok = 1;
+	else if (r != NULL && ev->type == EVENT_CONNECT &&
+	    r->status >= 400 && r->status < 500) {
+		metrics_error(gw->metrics, METRICS_ERR_REFUSED);
+		gateway_refuse(gw, ev, r);
+		ok = 2;
+	} else if (r != NULL) {
+		metrics_error(gw->metrics, METRICS_ERR_HANDLER_STATUS);
+		cause = "handler answered with a non-2xx status";
 	}
-	if (ok == 1) {
-		/* state now, so the next event sees it; output maybe after a sync */
+	if (ok == 1 && ev->type == EVENT_CONNECT && ev->conn != NULL)
+		conn_set_accepted(ev->conn);	/* a member of the object now */
+	if (ok == 1 && gw->syncer == NULL)
+		touched = gateway_apply_some(gw, ev->conn, o, r,
+		    APPLY_STATE | APPLY_OUTPUT);
+	else if (ok == 1) {
+		/* state now, so the next event sees it; output after a sync */
 		touched = gateway_apply_some(gw, ev->conn, o, r, APPLY_STATE);
 		gateway_output(gw, ev, r);
 		r = NULL;
@@ -611,8 +650,62 @@ gateway_done(void *req_arg, const struct pool_result *res, void *arg)
 		}
 	}
 	response_free(r);
+}
+
+/* The pool's completion callback: each submitted request comes back once. */
+static void
+gateway_done(void *req_arg, const struct pool_result *res, void *arg)
+{
+	struct gateway	*gw = arg;
+	struct event	*first = req_arg, *ev, *next;
+	struct object	*o = first->obj;
+	struct response	*r = NULL, *entries[GATEWAY_BATCH_MAX];
+	const char	*cause = res->cause;
+	size_t		 k = 0, i;
+	int		 rc = -1;
+
+	for (ev = first; ev != NULL; ev = ev->batch_next)
+		k++;
+	if (res->ok) {
+		metrics_latency(gw->metrics, lws_now_usecs() - first->sent_us);
+		rc = response_parse((const char *)res->body, res->len,
+		    alarm_now_ms(), &gw->limits, &r, &cause);
+		if (rc != 0)
+			metrics_error(gw->metrics, METRICS_ERR_BAD_RESPONSE);
+		else if (r->batch >= 0)
+			gw->batch_max = r->batch < 1 ? 1 : r->batch >
+			    GATEWAY_BATCH_MAX ? GATEWAY_BATCH_MAX : r->batch;
+	} else
+		metrics_error(gw->metrics, strstr(res->cause, "timeout") != NULL ?
+		    METRICS_ERR_HANDLER_TIMEOUT : METRICS_ERR_HANDLER_FAILED);
+	if (k == 1)
+		gateway_finish(gw, first, rc == 0 ? r : NULL, cause);
+	else {
+		if (rc == 0 && r->status >= 200 && r->status < 300)
+			rc = response_batch(r, k, alarm_now_ms(), &gw->limits,
+			    entries, &cause);
+		else if (rc == 0) {
+			rc = -1;
+			cause = "handler answered a batch with a non-2xx status";
+		}
+		if (rc != 0)
+			metrics_error(gw->metrics, METRICS_ERR_BAD_RESPONSE);
+		for (ev = first, i = 0; ev != NULL; ev = ev->batch_next, i++)
+			gateway_finish(gw, ev, rc == 0 ? entries[i] : NULL,
+			    cause);
+		response_free(r);
+	}
+	for (ev = first; ev != NULL; ev = next) {
+		next = ev->batch_next;
+		event_free(ev);
+	}
+	/*
+	 * Alarm and registry changes reach the gateway env before the loop
+	 * writes any frame of this answer: a reply never announces an alarm
+	 * that a crash right after it would lose.
+	 */
+	gateway_flush(gw);
 	object_set_in_flight(o, 0);
-	event_free(ev);
 	objects_mark_ready(gw->objects, o);
 	gateway_dispatch(gw);
 }
@@ -634,9 +727,12 @@ gateway_reload_done(int ok, unsigned int gen, const char *cause, void *arg)
 	    msg) != 0)
 		log_error("cannot write the reload status in %s",
 		    gw->cfg->run_dir);
-	/* waiting events may go to the new generation now */
-	if (ok)
+	/* waiting events may go to the new generation now, one at a time
+	 * until it says it takes batches */
+	if (ok) {
+		gw->batch_max = 1;
 		gateway_dispatch(gw);
+	}
 }
 
 static void
@@ -752,7 +848,8 @@ gateway_open_store(struct gateway *gw, const char **cause)
 	/* create the state env now, so a bad --store fails here, clearly */
 	rc = store_state_open(cfg->store_dir, cfg->durability, &senv, &sdbi);
 	if (rc != 0) {
-		log_error("cannot open the state store in %s: %s", gw->state_dir, store_strerror(rc));
+		log_error("cannot open the state store in %s: %s",
+		    gw->state_dir, store_strerror(rc));
 		*cause = "store";
 		return rc;
 	}
@@ -763,7 +860,8 @@ gateway_open_store(struct gateway *gw, const char **cause)
 		mdb_env_close(senv);
 	rc = store_gateway_open(cfg->store_dir, 0, &gw->genv, &gw->dbs);
 	if (rc != 0) {
-		log_error("cannot open the gateway store in %s: %s", gw->gateway_dir, store_strerror(rc));
+		log_error("cannot open the gateway store in %s: %s",
+		    gw->gateway_dir, store_strerror(rc));
 		*cause = "store";
 		return rc;
 	}
@@ -853,6 +951,9 @@ gateway_setup(struct gateway *gw)
 	setenv("TORPOR_GATEWAY_STORE", gw->gateway_dir, 1);
 	setenv("TORPOR_DURABILITY", store_durability_name(cfg->durability), 1);
 
+	gw->batch_max = 1;
+	gw->metrics = metrics_create();
+	gw->started_ms = alarm_now_ms();
 	gw->registry = registry_create(gw->genv, &gw->dbs);
 	gw->objects = objects_create(gw->genv, &gw->dbs);
 	memset(&pc, 0, sizeof pc);
@@ -912,8 +1013,11 @@ gateway_teardown(struct gateway *gw)
 {
 	struct held	*h;
 
+	gw->stopping = 1;
 	alarm_stop(gw->alarm);
+	gw->alarm = NULL;
 	syncer_stop(gw->syncer);
+	gw->syncer = NULL;
 	while ((h = gw->held_head) != NULL) {
 		gw->held_head = h->next;
 		response_free(h->r);
@@ -932,6 +1036,7 @@ gateway_teardown(struct gateway *gw)
 	if (gw->registry != NULL)
 		gateway_flush(gw);
 	server_free(gw->server);
+	metrics_free(gw->metrics);
 	registry_free(gw->registry);
 	objects_free(gw->objects);
 	router_free(gw->router);
@@ -944,6 +1049,7 @@ gateway_teardown(struct gateway *gw)
 	if (gw->pidfile)
 		control_pidfile_remove(gw->cfg->run_dir);
 	buf_free(&gw->nv);
+	buf_free(&gw->body);
 	buf_free(&gw->req);
 	free(gw->state_dir);
 	free(gw->gateway_dir);

@@ -41,6 +41,12 @@ void		 gateway_conn_error(struct gateway *gw, struct conn *c,
 /* The socket is gone; queues the close event and drops the socket's ref. */
 void		 gateway_conn_closed(struct gateway *gw, struct conn *c,
 		    int code, const char *reason, int clean);
+/*
+ * The admin pages: fills out and *content_type for "/metrics" or
+ * "/status" and returns 0, or -ENOENT for any other path.
+ */
+int		 gateway_admin_page(struct gateway *gw, const char *path,
+		    struct buf *out, const char **content_type);
 /* The loop was woken by lws_cancel_service (alarms are due). */
 void		 gateway_wake(struct gateway *gw);
 

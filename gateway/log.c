@@ -1,10 +1,11 @@
 /*
- * log: the gateway's logger. Every line is
- * "2026-11-28T19:44:58.123Z INFO func: message" on stderr, built in memory
- * and written with a single write(2), so lines from the loop and the alarm
- * and sync threads never interleave. Control bytes in the message are
- * escaped: text from handlers and clients ends up here, and one event must
- * stay one line.
+ * log: the gateway's logger. Every line is, in the text format,
+ *   ts=2026-11-28T19:44:58.123Z level=info func=pool_spawn msg="..."
+ * or, with --log-format json, the same four fields as one JSON object, on
+ * stderr, built in memory and written with a single write(2), so lines
+ * from the loop and the alarm and sync threads never interleave. The
+ * message is escaped (quotes, backslashes, control bytes): text from
+ * handlers and clients ends up here, and one event must stay one line.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,8 +18,9 @@
 
 #include "log.h"
 
-/* The one allowed global: set once before threads start, then only read. */
+/* The allowed globals: set once before threads start, then only read. */
 static enum log_level log_threshold = LOG_LEVEL_INFO;
+static enum log_format log_fmt = LOG_FORMAT_TEXT;
 
 static const char *const log_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -27,12 +29,6 @@ static const char *const log_names[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
 };
 
-static const char *const log_tags[] = {
-	[LOG_LEVEL_ERROR] = "ERROR",
-	[LOG_LEVEL_WARN] = "WARN",
-	[LOG_LEVEL_INFO] = "INFO",
-	[LOG_LEVEL_DEBUG] = "DEBUG",
-};
 
 /* Lines are short; longer ones go to the heap. */
 #define LOG_STACK_LINE	1024
@@ -55,6 +51,24 @@ log_parse_level(const char *s, enum log_level *out)
 		}
 	}
 	return -EINVAL;
+}
+
+void
+log_set_format(enum log_format format)
+{
+	log_fmt = format;
+}
+
+int
+log_parse_format(const char *s, enum log_format *out)
+{
+	if (strcasecmp(s, "text") == 0)
+		*out = LOG_FORMAT_TEXT;
+	else if (strcasecmp(s, "json") == 0)
+		*out = LOG_FORMAT_JSON;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 int
@@ -116,31 +130,43 @@ log_vline(const char *tag, const char *func, const char *fmt, va_list ap)
 	va_end(ap2);
 	msglen = (size_t)len;
 
-	/* Worst case every message byte becomes "\xNN". */
-	need = strlen(stamp) + strlen(tag) + strlen(func) + 4 * msglen + 8;
+	/* Worst case every message byte becomes "\u00NN". */
+	need = strlen(stamp) + strlen(tag) + strlen(func) + 6 * msglen + 64;
 	if (need > sizeof stack_line) {
 		line = malloc(need);
 		if (line == NULL) {
 			line = stack_line;
 			need = sizeof stack_line;
-			if (msglen > (need - 200) / 4)
-				msglen = (need - 200) / 4;
+			if (msglen > (need - 200) / 6)
+				msglen = (need - 200) / 6;
 		}
 	}
-	len = snprintf(line, need, "%s %s %s: ", stamp, tag, func);
+	if (log_fmt == LOG_FORMAT_JSON)
+		len = snprintf(line, need, "{\"ts\":\"%s\",\"level\":\"%s\","
+		    "\"func\":\"%s\",\"msg\":\"", stamp, tag, func);
+	else
+		len = snprintf(line, need, "ts=%s level=%s func=%s msg=\"",
+		    stamp, tag, func);
 	n = len < 0 ? 0 : (size_t)len;
 	/* Only an absurd function name can overflow the fallback line. */
-	if (n > need - 6)
-		n = need - 6;
-	for (i = 0; i < msglen && n + 5 < need; i++) {
+	if (n > need - 10)
+		n = need - 10;
+	for (i = 0; i < msglen && n + 9 < need; i++) {
 		unsigned char c = (unsigned char)msg[i];
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			snprintf(line + n, need - n, "\\x%02x", c);
-			n += 4;
+		if (c == '"' || c == '\\') {
+			line[n++] = '\\';
+			line[n++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(line + n, need - n, log_fmt == LOG_FORMAT_JSON ?
+			    "\\u%04x" : "\\x%02x", c);
+			n += log_fmt == LOG_FORMAT_JSON ? 6 : 4;
 		} else
 			line[n++] = (char)c;
 	}
+	line[n++] = '"';
+	if (log_fmt == LOG_FORMAT_JSON)
+		line[n++] = '}';
 	line[n++] = '\n';
 	log_output(line, n);
 
@@ -160,7 +186,7 @@ log_write(enum log_level level, const char *func, const char *fmt, ...)
 	if (level > LOG_LEVEL_DEBUG)
 		level = LOG_LEVEL_DEBUG;
 	va_start(ap, fmt);
-	log_vline(log_tags[level], func, fmt, ap);
+	log_vline(log_names[level], func, fmt, ap);
 	va_end(ap);
 }
 
@@ -171,7 +197,7 @@ log_fatal(const char *func, const char *fmt, ...)
 
 	/* Fatal lines ignore the threshold: they explain the exit. */
 	va_start(ap, fmt);
-	log_vline("FATAL", func, fmt, ap);
+	log_vline("fatal", func, fmt, ap);
 	va_end(ap);
 	exit(EXIT_FAILURE);
 }

@@ -1,6 +1,7 @@
 /*
- * log: the gateway's only logger. Lines go to stderr as
- * "TIMESTAMP LEVEL function: message". Libraries (store, SDK) never log.
+ * log: the gateway's only logger. Lines go to stderr in key=value form
+ * (ts=... level=... func=... msg="...") or as JSON objects with the same
+ * keys. Libraries (store, SDK) never log.
  */
 #ifndef LOG_H
 #define LOG_H
@@ -12,6 +13,15 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
+enum log_format {
+	LOG_FORMAT_TEXT,	/* ts=... level=... func=... msg="..." */
+	LOG_FORMAT_JSON,	/* {"ts":...,"level":...,"func":...,"msg":...} */
+};
+
+/* Sets the line format. Call before threads start. */
+void	log_set_format(enum log_format format);
+/* Parses "text" or "json"; returns 0 or -EINVAL. */
+int	log_parse_format(const char *s, enum log_format *out);
 /* Sets the threshold; lines above it are dropped. Call before threads start. */
 void	log_set_level(enum log_level level);
 /* Parses "error", "warn", "info", "debug"; returns 0 or -EINVAL. */

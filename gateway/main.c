@@ -21,6 +21,7 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	log_set_level(cfg.log_level);
+	log_set_format(cfg.log_format);
 	if (cfg.reload)
 		rc = control_reload(cfg.run_dir, cfg.reload_timeout_ms + 5000);
 	else

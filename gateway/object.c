@@ -45,6 +45,7 @@ struct objects {
 	struct object			*ready_head;
 	struct object			*ready_tail;
 	struct object			*dirty;
+	size_t				 queued;
 };
 
 struct objects *
@@ -93,7 +94,7 @@ objects_find(struct objects *os, const char *name)
 	return o;
 }
 
-/* Reads the persisted event id and alarm so numbering and alarms survive restarts. */
+/* Reads the persisted event id and alarm: both survive restarts. */
 static void
 object_load(struct objects *os, struct object *o)
 {
@@ -141,6 +142,12 @@ objects_count(const struct objects *os)
 	return HASH_COUNT(os->table);
 }
 
+size_t
+objects_queued(const struct objects *os)
+{
+	return os->queued;
+}
+
 static void
 objects_mark_dirty(struct objects *os, struct object *o)
 {
@@ -149,6 +156,12 @@ objects_mark_dirty(struct objects *os, struct object *o)
 	o->in_dirty = 1;
 	o->dirty_next = os->dirty;
 	os->dirty = o;
+}
+
+int
+objects_dirty(const struct objects *os)
+{
+	return os->dirty != NULL;
 }
 
 int
@@ -235,6 +248,7 @@ object_push(struct object *o, struct event *ev)
 {
 	ev->obj = o;
 	ev->next = NULL;
+	o->os->queued++;
 	if (o->tail != NULL)
 		o->tail->next = ev;
 	else
@@ -247,11 +261,18 @@ void
 object_requeue(struct object *o, struct event *ev)
 {
 	ev->obj = o;
+	o->os->queued++;
 	ev->next = o->head;
 	o->head = ev;
 	if (o->tail == NULL)
 		o->tail = ev;
 	o->qlen++;
+}
+
+struct event *
+object_peek(struct object *o)
+{
+	return o->head;
 }
 
 struct event *
@@ -265,6 +286,7 @@ object_pop(struct object *o)
 	if (o->head == NULL)
 		o->tail = NULL;
 	o->qlen--;
+	o->os->queued--;
 	ev->next = NULL;
 	return ev;
 }

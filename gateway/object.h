@@ -38,8 +38,10 @@ struct event {
 	int		 close_clean;
 	char		*text;		/* close reason or error text, owned */
 	int64_t		 alarm_ms;	/* alarm events: the time that fired */
+	int64_t		 sent_us;	/* when the request went to a handler */
 	struct object	*obj;		/* set by object_push */
 	struct event	*next;
+	struct event	*batch_next;	/* the rest of its batch, in flight */
 };
 
 struct objects	*objects_create(MDB_env *env, const struct store_gateway_dbs *dbs);
@@ -51,6 +53,10 @@ void		 objects_free(struct objects *os);
 struct object	*objects_get(struct objects *os, const char *name);
 struct object	*objects_find(struct objects *os, const char *name);
 size_t		 objects_count(const struct objects *os);
+/* Events waiting in every object's queue. */
+size_t		 objects_queued(const struct objects *os);
+/* 1 when some event id or alarm waits to be written. */
+int		 objects_dirty(const struct objects *os);
 /* Writes changed event ids and alarms in one transaction. */
 int		 objects_flush(struct objects *os, MDB_txn *txn);
 
@@ -67,6 +73,8 @@ void		 event_free(struct event *ev);
 size_t		 object_push(struct object *o, struct event *ev);
 /* Puts ev back at the front (it could not be sent). */
 void		 object_requeue(struct object *o, struct event *ev);
+/* The first event, left in the queue, or NULL. */
+struct event	*object_peek(struct object *o);
 /* Removes and returns the first event, or NULL. */
 struct event	*object_pop(struct object *o);
 size_t		 object_queue_len(const struct object *o);

@@ -89,6 +89,7 @@ struct pool {
 
 static void	proc_fail(struct proc *pr, const char *cause);
 static void	pool_sweep(struct pool *p);
+static void	pool_backoff(struct pool *p);
 
 struct pool *
 pool_create(const struct pool_config *cfg, pool_done_fn done, void *done_arg)
@@ -431,23 +432,76 @@ pool_slot(struct pool *p)
 	return pr;
 }
 
+/*
+ * Whether the kept connection of an idle process still stands. A process
+ * killed while idle leaves an EOF that the loop may not have read yet;
+ * sending a request there would fail an event that no handler ever saw.
+ */
+static int
+proc_conn_alive(struct proc *pr)
+{
+	char	c;
+	ssize_t	n;
+
+	n = recv(lws_get_socket_fd(pr->wsi), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/*
+ * An idle process ready for a request (connected), or a new one. Dead
+ * ones found on the way are stopped, not given the request. NULL and *rc
+ * when none can be had now.
+ */
+static struct proc *
+pool_ready(struct pool *p, int *rc)
+{
+	struct proc	*pr;
+	int		 tries;
+
+	*rc = -EAGAIN;
+	for (tries = 0; tries < 4; tries++) {
+		pr = pool_idle(p);
+		if (pr == NULL) {
+			if (!pool_can_take(p))
+				return NULL;
+			if (p->cfg.addr != NULL)
+				pr = pool_slot(p);
+			else if ((*rc = pool_spawn(p, p->gen, &pr)) != 0) {
+				p->no_spawn_until = alarm_now_ms() + 1000;
+				return NULL;
+			}
+		}
+		if (pr->wsi != NULL && !proc_conn_alive(pr)) {
+			log_info("handler pid=%ld went away while idle",
+			    (long)pr->pid);
+			proc_stop(pr, SIGKILL);
+			continue;
+		}
+		if (pr->wsi == NULL && (*rc = proc_connect(pr)) != 0) {
+			log_warn("cannot connect to handler pid=%ld: %s",
+			    (long)pr->pid, strerror(-*rc));
+			/* one that never answered is likely dead at start */
+			if (!pr->answered)
+				pool_backoff(p);
+			proc_stop(pr, SIGKILL);
+			*rc = -EAGAIN;
+			if (!pr->answered)
+				return NULL;
+			continue;
+		}
+		return pr;
+	}
+	return NULL;
+}
+
 int
 pool_submit(struct pool *p, struct buf *req, void *req_arg)
 {
 	struct proc	*pr;
 	int		 rc;
 
-	pr = pool_idle(p);
-	if (pr == NULL) {
-		if (!pool_can_take(p))
-			return -EAGAIN;
-		if (p->cfg.addr != NULL)
-			pr = pool_slot(p);
-		else if ((rc = pool_spawn(p, p->gen, &pr)) != 0) {
-			p->no_spawn_until = alarm_now_ms() + 1000;
-			return rc;
-		}
-	}
+	if ((pr = pool_ready(p, &rc)) == NULL)
+		return rc;
 	pr->state = PROC_BUSY;
 	p->nbusy++;
 	pr->req_arg = req_arg;
@@ -457,10 +511,6 @@ pool_submit(struct pool *p, struct buf *req, void *req_arg)
 	buf_reset(req);
 	buf_reset(&pr->in);
 	buf_reset(&pr->stdout_buf);
-	if (pr->wsi == NULL && (rc = proc_connect(pr)) != 0) {
-		proc_fail(pr, "cannot connect to the handler");
-		return 0;
-	}
 	lws_callback_on_writable(pr->wsi);
 	return 0;
 }
@@ -783,9 +833,11 @@ pool_reap(struct pool *p)
 			else
 				proc_stop(pr, SIGKILL);
 			if (WIFSIGNALED(status))
-				log_warn("handler pid=%ld killed by signal %d", (long)pid, WTERMSIG(status));
+				log_warn("handler pid=%ld killed by signal %d",
+				    (long)pid, WTERMSIG(status));
 			else
-				log_warn("handler pid=%ld exited with status %d", (long)pid, WEXITSTATUS(status));
+				log_warn("handler pid=%ld exited with status %d",
+				    (long)pid, WEXITSTATUS(status));
 		} else
 			log_info("handler stopped pid=%ld processes=%d", (long)pid, p->nprocs);
 		*pp = pr->next;
@@ -826,6 +878,24 @@ pool_tick(struct pool *p, int64_t now_ms)
 	}
 	if (p->nprocs < p->cfg.min && now_ms >= p->no_spawn_until)
 		pool_start(p);
+}
+
+unsigned int
+pool_generation(const struct pool *p)
+{
+	return p->gen;
+}
+
+int
+pool_draining(const struct pool *p)
+{
+	const struct proc	*pr;
+	int			 n = 0;
+
+	for (pr = p->procs; pr != NULL; pr = pr->next)
+		if (pr->state == PROC_BUSY && pr->gen != p->gen)
+			n++;
+	return n;
 }
 
 int

@@ -80,6 +80,9 @@ int		 pool_reload(struct pool *p);
 void		 pool_set_reload_cb(struct pool *p, pool_reload_fn fn, void *arg);
 /* Periodic work: reap, retire idle, kill stuck, refill to the minimum. */
 void		 pool_tick(struct pool *p, int64_t now_ms);
+/* The serving generation, and old processes still finishing a request. */
+unsigned int	 pool_generation(const struct pool *p);
+int		 pool_draining(const struct pool *p);
 /* Process counts for the log. */
 int		 pool_count(const struct pool *p);
 int		 pool_busy(const struct pool *p);

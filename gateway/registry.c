@@ -30,6 +30,7 @@ struct conn {
 	char		*remote;
 	char		*uri;
 	int		 refused;
+	int		 accepted;
 	int64_t		 connected_at;
 	int		 open;
 	int		 refs;
@@ -91,7 +92,10 @@ registry_free(struct registry *reg)
 	free(reg);
 }
 
-/* Random bytes from a small pool refilled by getrandom(2), which never blocks once the kernel pool is ready. */
+/*
+ * Random bytes from a small pool refilled by getrandom(2), which never
+ * blocks once the kernel pool is ready.
+ */
 static void
 registry_random(struct registry *reg, uint8_t *out, size_t n)
 {
@@ -221,12 +225,12 @@ registry_flush(struct registry *reg)
 	}
 	while ((c = reg->dirty) != NULL) {
 		reg->dirty = c->dirty_next;
-		if (c->open) {
+		if (c->open && c->accepted) {
 			json = conn_record(c);
 			rc = store_conn_put(txn, reg->dbs, object_name(c->obj),
 			    c->id, json, strlen(json));
 			cJSON_free(json);
-		} else
+		} else if (!c->open)
 			rc = store_conn_del(txn, reg->dbs, object_name(c->obj),
 			    c->id);
 		c->dirty = c->removed = 0;
@@ -505,6 +509,22 @@ conn_set_uri(struct conn *c, const char *uri)
 {
 	free(c->uri);
 	c->uri = xstrdup(uri);
+}
+
+int
+conn_accepted(const struct conn *c)
+{
+	return c->accepted;
+}
+
+void
+conn_set_accepted(struct conn *c)
+{
+	if (c->accepted)
+		return;
+	c->accepted = 1;
+	if (c->open)
+		registry_mark(c);
 }
 
 int

@@ -82,6 +82,13 @@ void		 conn_set_tags(struct conn *c, char *const *tags, size_t n);
 /* The WebSocket request's URI (path and query), set at open. */
 const char	*conn_uri(const struct conn *c);
 void		 conn_set_uri(struct conn *c, const char *uri);
+/*
+ * Accepted: its connect event was answered with success. Only accepted
+ * connections get frames sent to a tag or the whole object, and only they
+ * are listed in the gateway env for handlers.
+ */
+int		 conn_accepted(const struct conn *c);
+void		 conn_set_accepted(struct conn *c);
 /* A connect the handler refused gets no close event. */
 int		 conn_refused(const struct conn *c);
 void		 conn_set_refused(struct conn *c);

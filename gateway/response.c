@@ -26,6 +26,8 @@
 struct response_full {
 	struct response	 pub;		/* first: response_free casts back */
 	char		*reason;	/* Status reason phrase, or NULL */
+	const char	*batch_body;	/* a batch answer's body, in data */
+	size_t		 batch_len;
 };
 
 /* What one parse needs to carry between helpers. */
@@ -71,6 +73,7 @@ enum response_body {
 	BODY_TEXT,
 	BODY_BINARY,
 	BODY_ACTIONS,
+	BODY_BATCH,	/* per-event results of a batch request */
 };
 
 /* The first problem is the one reported; actions.c keeps it. */
@@ -273,6 +276,9 @@ response_content_type(struct response_ctx *ctx,
 	if (response_word_eq(p, tlen, "application") &&
 	    response_word_eq(sub, slen, "vnd.torpor+json"))
 		*kind = BODY_ACTIONS;
+	else if (response_word_eq(p, tlen, "application") &&
+	    response_word_eq(sub, slen, "vnd.torpor-batch+json"))
+		*kind = BODY_BATCH;
 	else if (response_word_eq(p, tlen, "text") ||
 	    (response_word_eq(p, tlen, "application") &&
 	    response_word_eq(sub, slen, "json")) ||
@@ -290,7 +296,7 @@ response_body_frame(struct response_ctx *ctx, const char *body, size_t len,
 {
 	struct action	*a;
 
-	if (len == 0 || kind == BODY_ACTIONS)
+	if (len == 0 || kind == BODY_ACTIONS || kind == BODY_BATCH)
 		return 0;
 	if (kind == BODY_TEXT && !actions_utf8_valid(body, len))
 		return response_fail(ctx, RESPONSE_EVALUE,
@@ -460,6 +466,10 @@ response_parse(const char *data, size_t len, int64_t now_ms,
 		goto out;
 	if (kind == BODY_ACTIONS)
 		err = actions_parse(&ctx.act, body, body_len);
+	if (kind == BODY_BATCH) {
+		ctx.rf->batch_body = body;
+		ctx.rf->batch_len = body_len;
+	}
 out:
 	if (err != 0) {
 		response_free(&ctx.rf->pub);
@@ -468,6 +478,82 @@ out:
 	} else
 		*out = &ctx.rf->pub;
 	return err;
+}
+
+/* One entry of a batch answer: {"status":N,"actions":[...]} or an error. */
+static int
+response_batch_entry(const cJSON *item, int64_t now_ms,
+    const struct response_limits *limits, struct response **out,
+    const char **cause)
+{
+	struct response_ctx	 ctx;
+	const cJSON		*status, *actions;
+	int			 err = 0;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.rf = xcalloc(1, sizeof *ctx.rf);
+	ctx.act.r = &ctx.rf->pub;
+	ctx.act.limits = limits;
+	ctx.act.now_ms = now_ms;
+	status = cJSON_GetObjectItemCaseSensitive(item, "status");
+	if (!cJSON_IsObject(item) || !cJSON_IsNumber(status) ||
+	    status->valuedouble < 100 || status->valuedouble > 599) {
+		err = actions_fail(&ctx.act, RESPONSE_EACTIONS,
+		    "batch entry without a status from 100 to 599");
+		goto out;
+	}
+	ctx.rf->pub.status = (int)status->valuedouble;
+	actions = cJSON_GetObjectItemCaseSensitive(item, "actions");
+	if (actions != NULL && ctx.rf->pub.status < 300)
+		err = actions_parse_array(&ctx.act, actions);
+out:
+	if (err != 0) {
+		response_free(&ctx.rf->pub);
+		*cause = ctx.act.cause;
+	} else
+		*out = &ctx.rf->pub;
+	return err;
+}
+
+int
+response_batch(const struct response *r, size_t k, int64_t now_ms,
+    const struct response_limits *limits, struct response **entries,
+    const char **cause)
+{
+	static const struct response_limits	 unlimited;
+	const struct response_full		*rf =
+	    (const struct response_full *)r;
+	const cJSON				*item;
+	cJSON					*root;
+	size_t					 i = 0;
+	int					 err = 0;
+
+	*cause = "batch answer is not a JSON array of one result per event";
+	if (rf->batch_body == NULL)
+		return RESPONSE_EACTIONS;
+	root = cJSON_ParseWithLength(rf->batch_body, rf->batch_len);
+	if (!cJSON_IsArray(root) || (size_t)cJSON_GetArraySize(root) != k) {
+		cJSON_Delete(root);
+		return RESPONSE_EACTIONS;
+	}
+	cJSON_ArrayForEach(item, root) {
+		err = response_batch_entry(item, now_ms, limits != NULL ?
+		    limits : &unlimited, &entries[i], cause);
+		if (err != 0)
+			break;
+		i++;
+	}
+	cJSON_Delete(root);
+	if (err != 0)
+		while (i > 0)
+			response_free(entries[--i]);
+	return err;
+}
+
+int
+response_is_batch(const struct response *r)
+{
+	return ((const struct response_full *)r)->batch_body != NULL;
 }
 
 void

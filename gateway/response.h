@@ -88,6 +88,19 @@ int	response_parse(const char *data, size_t len, int64_t now_ms,
  * close reason may hold. Valid until response_free.
  */
 const char *response_reason(const struct response *r);
+/*
+ * A batch answer (Content-Type: application/vnd.torpor-batch+json) has no
+ * actions of its own: response_batch parses its body, which must be a
+ * JSON array of k objects {"status":N,"actions":[...]}, into entries[0..k)
+ * (each freed with response_free). The body stays in the data given to
+ * response_parse, which must still be valid. Returns 0 or RESPONSE_E*
+ * with *cause set; on failure no entry is left allocated.
+ */
+int	response_batch(const struct response *r, size_t k, int64_t now_ms,
+	    const struct response_limits *limits, struct response **entries,
+	    const char **cause);
+/* 1 when r is a batch answer. */
+int	response_is_batch(const struct response *r);
 /* Frees a response and everything it owns; accepts NULL. */
 void	response_free(struct response *r);
 const char *response_strerror(int err);

@@ -69,21 +69,23 @@ static int	server_callback(struct lws *, enum lws_callback_reasons,
 
 /* Writes a complete small HTTP response with optional extra headers. */
 static int
-server_http_reply(struct lws *wsi, unsigned int status, const char *body,
-    const char *const *extra)
+server_http_send(struct lws *wsi, unsigned int status, const char *ctype,
+    const void *body, size_t blen, const char *const *extra)
 {
-	uint8_t		 buf[LWS_PRE + 1024], *start = buf + LWS_PRE;
-	uint8_t		*p = start, *end = buf + sizeof buf;
-	size_t		 blen = strlen(body);
+	uint8_t		*buf, *start, *p, *end;
 	const char	*name, *colon;
 	char		 hname[64];
 	size_t		 i, n;
+	int		 rc = -1;
 
+	buf = xmalloc(LWS_PRE + 1024 + blen);
+	start = p = buf + LWS_PRE;
+	end = start + 1024 + blen;
 	if (lws_add_http_header_status(wsi, status, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-		(const uint8_t *)"text/plain", 10, &p, end) ||
+		(const uint8_t *)ctype, (int)strlen(ctype), &p, end) ||
 	    lws_add_http_header_content_length(wsi, blen, &p, end))
-		return -1;
+		goto out;
 	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
 		name = extra[i];
 		colon = strchr(name, ':');
@@ -98,17 +100,28 @@ server_http_reply(struct lws *wsi, unsigned int status, const char *body,
 			colon++;
 		if (lws_add_http_header_by_name(wsi, (const uint8_t *)hname,
 		    (const uint8_t *)colon, (int)strlen(colon), &p, end))
-			return -1;
+			goto out;
 	}
-	if (lws_finalize_http_header(wsi, &p, end))
-		return -1;
-	if ((size_t)(end - p) < blen)
-		return -1;
+	if (lws_finalize_http_header(wsi, &p, end) ||
+	    (size_t)(end - p) < blen)
+		goto out;
 	memcpy(p, body, blen);
 	p += blen;
-	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) < 0)
-		return -1;
-	return 0;
+	/* lws keeps what the socket does not take now and sends it later */
+	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) >= 0)
+		rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* A short text/plain response. */
+static int
+server_http_reply(struct lws *wsi, unsigned int status, const char *body,
+    const char *const *extra)
+{
+	return server_http_send(wsi, status, "text/plain", body, strlen(body),
+	    extra);
 }
 
 static int
@@ -162,14 +175,49 @@ server_confirm_upgrade(struct server *s, struct lws *wsi)
 	return 0;
 }
 
+static void	server_peer(struct server *, struct lws *, char *, size_t);
+
+/* /metrics and /status, for --admin-allow peers only. Returns 1 if served. */
+static int
+server_admin(struct server *s, struct lws *wsi, const char *uri, int *rc)
+{
+	struct buf	 body = BUF_INIT;
+	const char	*ctype = NULL;
+	char		 peer[128];
+	size_t		 i;
+	int		 allowed = 0;
+
+	if (strcmp(uri, "/metrics") != 0 && strcmp(uri, "/status") != 0)
+		return 0;
+	server_peer(s, wsi, peer, sizeof peer);
+	for (i = 0; i < s->cfg->nadmin_allow; i++)
+		if (strcmp(s->cfg->admin_allow[i], peer) == 0)
+			allowed = 1;
+	if (!allowed) {
+		log_info("%s refused to %s (not in --admin-allow)", uri, peer);
+		*rc = server_http_reply(wsi, 403, "forbidden\n", NULL);
+		return 1;
+	}
+	gateway_admin_page(s->gw, uri, &body, &ctype);
+	*rc = server_http_send(wsi, 200, ctype, buf_head(&body),
+	    buf_size(&body), NULL);
+	buf_free(&body);
+	return 1;
+}
+
 static int
 server_http(struct server *s, struct lws *wsi)
 {
 	static const char *const upgrade_hdr[] = {
 		"Upgrade: websocket", "Connection: Upgrade", NULL };
 	char	uri[1024];
+	int	rc;
 
 	if (server_uri(wsi, uri, sizeof uri) == 0 &&
+	    server_admin(s, wsi, uri, &rc)) {
+		if (rc != 0)
+			return -1;
+	} else if (server_uri(wsi, uri, sizeof uri) == 0 &&
 	    router_matches(s->router, uri)) {
 		if (server_http_reply(wsi, 426,
 		    "this is a WebSocket endpoint\n", upgrade_hdr))
@@ -190,6 +238,42 @@ server_header_param(struct lws *wsi, struct buf *nv, enum lws_token_indexes t,
 	n = lws_hdr_copy(wsi, val, sizeof val, t);
 	if (n > 0)
 		fcgi_param_add(nv, param, strlen(param), val, (size_t)n);
+}
+
+/*
+ * Appends "?QUERY" to uri. lws keeps the arguments only decoded, one
+ * fragment per name=value, so the query string is rebuilt from them with
+ * '&' between and the bytes that would change its meaning re-encoded.
+ */
+static void
+server_query(struct lws *wsi, char *uri, size_t size)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			 frag[1024];
+	size_t			 n = strlen(uri);
+	int			 i, len, j, eq;
+
+	for (i = 0; n + 4 < size; i++) {
+		len = lws_hdr_copy_fragment(wsi, frag, sizeof frag,
+		    WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (len <= 0)
+			break;
+		uri[n++] = i == 0 ? '?' : '&';
+		for (j = 0, eq = 0; j < len && n + 4 < size; j++) {
+			unsigned char	c = (unsigned char)frag[j];
+
+			if (c == '=' && !eq) {
+				eq = 1;
+				uri[n++] = '=';
+			} else if (c <= 0x20 || c >= 0x7f || strchr("%&+=#", c)) {
+				uri[n++] = '%';
+				uri[n++] = hex[c >> 4];
+				uri[n++] = hex[c & 15];
+			} else
+				uri[n++] = (char)c;
+		}
+	}
+	uri[n] = '\0';
 }
 
 /* The peer itself: "unix" for a unix-socket listener. */
@@ -227,7 +311,8 @@ server_remote(struct server *s, struct lws *wsi, char *out, size_t size)
 	server_peer(s, wsi, out, size);
 	if (!server_trusted(s, out))
 		return;
-	n = lws_hdr_custom_copy(wsi, fwd, sizeof fwd, "x-real-ip:", 10);
+	/* lws knows X-Real-IP as a header of its own, not a custom one */
+	n = lws_hdr_copy(wsi, fwd, sizeof fwd, WSI_TOKEN_HTTP_X_REAL_IP);
 	if (n <= 0)
 		n = lws_hdr_copy(wsi, fwd, sizeof fwd, WSI_TOKEN_X_FORWARDED_FOR);
 	if (n <= 0)
@@ -272,15 +357,7 @@ server_established(struct server *s, struct lws *wsi, struct wsconn *wc)
 		    NULL, 0);
 		return;
 	}
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) {
-		size_t	l = strlen(uri);
-
-		if (l + 1 < sizeof uri) {
-			uri[l] = '?';
-			lws_hdr_copy(wsi, uri + l + 1, (int)(sizeof uri - l - 1),
-			    WSI_TOKEN_HTTP_URI_ARGS);
-		}
-	}
+	server_query(wsi, uri, sizeof uri);
 	server_remote(s, wsi, remote, sizeof remote);
 	for (i = 0; i < sizeof headers / sizeof headers[0]; i++)
 		server_header_param(wsi, &nv, headers[i].token,
@@ -304,7 +381,8 @@ server_receive(struct server *s, struct lws *wsi, struct wsconn *wc,
 		wc->rx_binary = lws_frame_is_binary(wsi);
 	}
 	if (buf_size(&wc->rx) + len > s->cfg->max_message) {
-		log_info("connection %s: message over %zu bytes, closing 1009", conn_id(wc->conn), s->cfg->max_message);
+		log_info("connection %s: message over %zu bytes, closing 1009",
+		    conn_id(wc->conn), s->cfg->max_message);
 		gateway_conn_error(s->gw, wc->conn, "message too big");
 		buf_free(&wc->rx);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
@@ -518,7 +596,8 @@ server_mounts(struct server *s)
 	size_t			 i, n = 0;
 	char			*path, *eq;
 
-	s->mounts = xcalloc(cfg->nroutes + 1, sizeof *s->mounts);
+	/* routes, the two admin pages, the files */
+	s->mounts = xcalloc(cfg->nroutes + 3, sizeof *s->mounts);
 	s->mount_paths = xcalloc(cfg->nroutes + 1, sizeof *s->mount_paths);
 	for (i = 0; i < cfg->nroutes; i++) {
 		path = xstrdup(cfg->routes[i]);
@@ -531,6 +610,13 @@ server_mounts(struct server *s)
 		m = &s->mounts[n++];
 		m->mountpoint = path;
 		m->mountpoint_len = (unsigned char)strlen(path);
+		m->origin = WS_PROTOCOL_NAME;
+		m->origin_protocol = LWSMPRO_CALLBACK;
+	}
+	for (i = 0; i < 2; i++) {
+		m = &s->mounts[n++];
+		m->mountpoint = i == 0 ? "/metrics" : "/status";
+		m->mountpoint_len = (unsigned char)strlen(m->mountpoint);
 		m->origin = WS_PROTOCOL_NAME;
 		m->origin_protocol = LWSMPRO_CALLBACK;
 	}

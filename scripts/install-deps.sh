@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs the Debian packages torpor needs to build and
 # test. Does nothing (and needs no network) when they are all installed,
-# which dpkg-query tells; uses sudo only when not run as root.
+# which dpkg-query tells; uses sudo only when not run as root. Then installs
+# the browser test's npm packages (tests/browser: playwright-core, pinned by
+# its package-lock.json) with "npm ci", unless they are installed already.
+# With --runtime, only what building and running the gateway needs (what
+# scripts/start.sh uses): no web server, browser or Node packages.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runtime_only=0
+if [ "${1:-}" = "--runtime" ]; then
+	runtime_only=1
+fi
 
 PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
@@ -12,6 +22,9 @@ PACKAGES=(
 	libcjson-dev uthash-dev
 	python3-websocket
 )
+if [ "$runtime_only" -eq 0 ]; then
+	PACKAGES+=(nginx chromium)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,15 +35,47 @@ for p in "${PACKAGES[@]}"; do
 	esac
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
+# Node.js and npm, for the browser test, from Debian only when there is no
+# node or npm at all: one that is already there (a newer one from elsewhere)
+# is kept.
+if [ "$runtime_only" -eq 0 ] && ! command -v node >/dev/null 2>&1 &&
+    ! command -v nodejs >/dev/null 2>&1; then
+	missing+=(nodejs)
+fi
+if [ "$runtime_only" -eq 0 ] && ! command -v npm >/dev/null 2>&1; then
+	missing+=(npm)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}" >&2
+	SUDO=
+	if [ "$(id -u)" -ne 0 ]; then
+		SUDO=sudo
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update
+	$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$runtime_only" -eq 1 ]; then
 	exit 0
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-	SUDO=sudo
+# The browser test's packages. Skipped when the locked version is installed
+# (so an offline machine that has them is fine); a failure is reported, not
+# fatal: the browser test then skips and says why.
+locked_version() {
+	sed -n '/"node_modules\/playwright-core"/,/}/s/.*"version": *"\([^"]*\)".*/\1/p' \
+	    "$1" 2>/dev/null | head -n 1 || true
+}
+want=$(locked_version tests/browser/package-lock.json)
+have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
+    tests/browser/node_modules/playwright-core/package.json 2>/dev/null |
+    head -n 1 || true)
+if [ -z "$want" ] || [ "$want" != "$have" ]; then
+	echo "install-deps: npm ci --prefix tests/browser" >&2
+	if ! npm ci --prefix tests/browser --no-audit --no-fund >&2; then
+		echo "install-deps: npm ci failed; the browser test will skip" >&2
+	fi
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+exit 0

@@ -25,7 +25,8 @@ V1 = os.path.join(h.TESTPROGS, "testhandler-v1")
 QUIET = 3.5             # seconds without a further run, to call it done
 SLACK = 0.7             # seconds of scheduling slack on each retry delay
 
-STAMP_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ")
+# "2026-01-01T00:00:00.000Z LEVEL func: ..." or "ts=2026-...Z level=..."
+STAMP_RE = re.compile(r"^(?:ts=)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ")
 
 
 def alarm_gateway(fail_times, args=()):
@@ -93,7 +94,7 @@ def expect_backoff(g, retries):
     The gateway's "alarm fired ... retry=N" lines are 2 s x 2^(N-1) (+ up
     to 25 %) apart, and its "retry N in D ms" lines announce such delays.
     """
-    fired = log_times(g, r"alarm fired object=(\S+) retry=(\d+)")
+    fired = log_times(g, r"alarm fired object=([^\s\x22]+) retry=(\d+)")
     h.expect_eq([int(m.group(2)) for _, m in fired], list(range(retries + 1)),
                 "retry counts in the gateway's 'alarm fired' lines")
     for n in range(1, retries + 1):
@@ -142,7 +143,8 @@ def test_give_up():
         h.expect_eq(c.recv_text(10), "v=1 hello", "reply after giving up")
     h.expect_eq(alarm_runs(g), [(h.ROOM, 0), (h.ROOM, 1), (h.ROOM, 2)],
                 "alarm runs (object, retry)")
-    line = re.search(r"alarm of object (\S+) failed (\d+) times, giving up",
+    line = re.search(r"alarm of object ([^\s\x22]+) failed (\d+) times, "
+                     r"giving up",
                      g.log_text())
     h.expect_eq(line.group(1), h.ROOM, "object in the 'giving up' line")
     h.expect_eq(int(line.group(2)), 3, "failures in the 'giving up' line")

@@ -5,14 +5,18 @@ load. Each client talks to its own object ("/rooms/cN"), in closed loop:
 it sends "inc" and waits for "n=K v=1" (its K-th increment: nothing lost,
 nothing applied twice) before the next. With --durability full every
 event waits for an fsync, so the handler processes (--handlers 2:4) are
-busy most of the time and a random kill usually hits one mid-request. A kill affects only the connection whose event was in
-flight in the killed process: it gets close 1011, and the gateway logs one
+busy most of the time and a random kill usually hits one mid-request.
+A kill affects only the connection whose event was in flight in the
+killed process: it gets close 1011, and the gateway logs one
 "mid-request" line for it. So: the 1011 closes seen by clients equal the
 "mid-request" lines, name the same objects, no client sees any other close,
 every other client gets every reply, and the gateway stays up.
 
 A client closed with 1011 is replaced by a new one on a new object, so the
 load holds. TORPOR_LONG=1 (make check-long): kills for 60 s.
+
+A second test kills an idle handler and sends the next message at once:
+no event was in flight, so nobody may get 1011.
 """
 
 import os
@@ -35,9 +39,10 @@ V1 = os.path.join(h.TESTPROGS, "testhandler-v1")
 
 MID_RE = re.compile(r"handler pid=(\d+): handler (closed the connection "
                     r"mid-request|died mid-request)")
-FAIL_RE = re.compile(r"object=(\S+) event=(\S+) connection=(\S+): "
-                     r"handler (closed the connection mid-request|died "
-                     r"mid-request)")
+# \x22: a double quote (logfmt quotes the message)
+FAIL_RE = re.compile(r"object=([^\s\x22]+) event=([^\s\x22]+) "
+                     r"connection=([^\s\x22]+): handler (closed the "
+                     r"connection mid-request|died mid-request)")
 
 
 class Load:
@@ -180,6 +185,51 @@ def test_kill_under_load():
         h.expect(c.open and c.user["want"] is None,
                  "a new client got no reply after the kills (%s %s)"
                  % (c.closed, c.dropped))
+    g.expect_alive()
+
+
+def dead(pid):
+    """The process has exited: a zombie not reaped yet, or gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+@h.test("kill -9 of an idle handler affects no connection: the next "
+        "message is answered (30 rounds)", timeout=60)
+def test_kill_idle():
+    """
+    No event is in flight when the process dies, so nobody may get 1011,
+    even when the next event comes before the gateway noticed the death:
+    the gateway checks the kept connection before it writes a request.
+    The test waits until the kernel has finished killing the process (it
+    is a zombie or gone): a request written while the process is still
+    being torn down may have been read, so failing it (1011) is right.
+    """
+    if not os.access(V1, os.X_OK):
+        raise AssertionError("check program not built: %s" % V1)
+    g = h.Gateway(handler=[V1], args=["--handlers", "1:1"], static=None)
+    with g.ws() as c:
+        for i in range(1, 31):
+            c.send_text("inc")
+            h.expect_eq(c.recv_text(10), "n=%d v=1" % i, "round %d: inc" % i)
+            pids = g.children()
+            h.expect(pids, "round %d: no handler process" % i)
+            for p in pids:
+                os.kill(p, signal.SIGKILL)
+            h.wait_until(lambda: all(dead(p) for p in pids), 5,
+                         what="round %d: killed handlers exited" % i)
+            c.send_text("get")
+            try:
+                got = c.recv_text(15)
+            except h.Closed as e:
+                raise AssertionError(
+                    "round %d: the message sent right after kill -9 of the "
+                    "idle handler(s) %s got close %s %r instead of a reply"
+                    % (i, pids, e.code, e.reason))
+            h.expect_eq(got, "n=%d v=1" % i, "round %d: get" % i)
     g.expect_alive()
 
 

@@ -20,13 +20,13 @@ test_reload: hot swap of the handler binary under load.
 TORPOR_LONG=1 (make check-long): 60 s of load and 50 swaps.
 """
 
+import bisect
 import collections
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -107,28 +107,69 @@ def generations_of(g):
     return out
 
 
-class Swapper(threading.Thread):
-    """Swaps the handler SWAPS times, SWAP_GAP apart; stops at a failure."""
+class Swapper:
+    """
+    Swaps the handler SWAPS times, SWAP_GAP apart, from the load's own
+    thread: step() installs the next binary and starts `--reload` without
+    waiting, and notes when it has returned. Each swap is marked with the
+    load's send counter at its start and at its observed end, so whether
+    a message was sent before, during or after a reload is exact program
+    order, not a timestamp another thread could have delayed.
+    """
 
-    def __init__(self, g, path):
-        threading.Thread.__init__(self, daemon=True)
+    def __init__(self, g, path, load):
         self.g = g
         self.path = path
-        self.swaps = []         # (t_start, t_end, version, status, out, err)
-        self.stop = threading.Event()
+        self.load = load
+        self.swaps = []     # (t0, t1, version, status, out, err, mark0, mark1)
+        self.proc = None
+        self.cur = None
+        self.next_at = time.monotonic() + WARMUP
+        self.done = False
 
-    def run(self):
-        if self.stop.wait(WARMUP):
+    def step(self, now):
+        if self.done:
             return
-        for i in range(SWAPS):
-            src = V2 if i % 2 == 0 else V1
-            t0 = time.monotonic()
-            install(src, self.path)
-            status, out, err = reload(self.g)
-            t1 = time.monotonic()
-            self.swaps.append((t0, t1, VERSION_OF[src], status, out, err))
-            if status != 0 or self.stop.wait(SWAP_GAP):
+        if self.proc is None:
+            if now < self.next_at:
                 return
+            i = len(self.swaps)
+            src = V2 if i % 2 == 0 else V1
+            install(src, self.path)
+            self.cur = (time.monotonic(), VERSION_OF[src], self.load.sends)
+            self.proc = subprocess.Popen(
+                [h.GATEWAY, "--reload", "--run-dir", self.g.run_dir],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE)
+            return
+        status = self.proc.poll()
+        if status is None:
+            if now - self.cur[0] > 60:
+                self.proc.kill()
+                self.proc.wait()
+                self.swaps.append((self.cur[0], now, self.cur[1], None, "",
+                                   "--reload still running after 60 s",
+                                   self.cur[2], self.load.sends))
+                self.done = True
+            return
+        mark1 = self.load.sends
+        t1 = time.monotonic()
+        out, err = self.proc.communicate()
+        self.proc = None
+        self.swaps.append((self.cur[0], t1, self.cur[1], status,
+                           out.decode("utf-8", "replace").strip(),
+                           err.decode("utf-8", "replace").strip(),
+                           self.cur[2], mark1))
+        self.next_at = t1 + SWAP_GAP
+        if status != 0 or len(self.swaps) == SWAPS:
+            self.done = True
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        self.done = True
 
 
 class Load:
@@ -138,7 +179,8 @@ class Load:
         self.g = g
         self.fleet = fleet
         self.sending = True
-        self.replies = []       # (t_send, t_recv, version) of seq replies
+        self.replies = []       # (t_send, t_recv, version, send number)
+        self.sends = 0          # seq messages sent so far
         self.problems = []
         self.closes = 0
         self.inc_ns = []        # every n the inc clients got
@@ -170,6 +212,8 @@ class Load:
         u["k"] += 1
         u["want"] = "seq-%d" % u["k"]
         u["t"] = time.monotonic()
+        u["n"] = self.sends
+        self.sends += 1
         self.fleet.send(c, u["want"])
 
     def send_inc(self, c):
@@ -206,7 +250,7 @@ class Load:
                     self.problem("connection %d: expected 'v=X %s', got %r"
                                  % (c.index, u["want"], data[:100]))
                     continue
-                self.replies.append((u["t"], now, int(m.group(1))))
+                self.replies.append((u["t"], now, int(m.group(1)), u["n"]))
                 u["want"] = None
                 if self.sending:
                     self.send_seq(c)
@@ -230,20 +274,25 @@ class Load:
 
 def check_windows(replies, swaps):
     """
-    Replies to messages sent after reload i returned and before reload i+1
-    started must come from reload i's version. Returns (violations,
-    replies in the last window).
+    Replies to messages sent after reload i had returned and before reload
+    i+1 started (by send number) must come from reload i's version.
+    Returns (violations, replies in the last window).
     """
     bad = []
     last_window = 0
-    for i, (t0, t1, ver, status, _, _) in enumerate(swaps):
-        end = swaps[i + 1][0] if i + 1 < len(swaps) else float("inf")
-        for (ts, tr, v) in replies:
-            if t1 < ts < end:
-                if v != ver:
-                    bad.append((i + 1, ver, v, ts - t1))
-                if end == float("inf"):
-                    last_window += 1
+    by_number = sorted(replies, key=lambda r: r[3])
+    numbers = [r[3] for r in by_number]
+    for i, sw in enumerate(swaps):
+        ver, mark1 = sw[2], sw[7]
+        end = swaps[i + 1][6] if i + 1 < len(swaps) else float("inf")
+        k = bisect.bisect_left(numbers, mark1)
+        for (ts, tr, v, n) in by_number[k:]:
+            if n >= end:
+                break
+            if v != ver:
+                bad.append((i + 1, ver, v, n - mark1, round(ts - sw[1], 4)))
+            if end == float("inf"):
+                last_window += 1
     return bad, last_window
 
 
@@ -256,16 +305,16 @@ def test_swap_under_load():
     with h.Fleet(timeout=10.0) as fleet:
         load = Load(g, fleet)
         load.open()
-        swapper = Swapper(g, path)
+        swapper = Swapper(g, path, load)
         started = time.monotonic()
         load.kick()
-        swapper.start()
         limit = started + WARMUP + SWAPS * (SWAP_GAP + 5.0) + 30.0
         tail_from = None
         try:
             for _ in range(10 ** 8):
                 now = time.monotonic()
-                if tail_from is None and not swapper.is_alive():
+                swapper.step(now)
+                if tail_from is None and swapper.done:
                     tail_from = now
                 if tail_from is not None and now - tail_from >= TAIL:
                     break
@@ -273,12 +322,11 @@ def test_swap_under_load():
                     load.problem("the swaps did not finish in %.0f s"
                                  % (limit - started))
                     break
-                load.step(0.05)
+                load.step(0.01 if swapper.proc is not None else 0.05)
                 if len(load.problems) > 50:
                     break
         finally:
-            swapper.stop.set()
-            swapper.join(70)
+            swapper.stop()
         load.sending = False
         loop_s = time.monotonic() - started
         drain_until = time.monotonic() + DRAIN
@@ -290,20 +338,20 @@ def test_swap_under_load():
         g.expect_alive()
 
         swaps = swapper.swaps
-        for i, (_, _, _, status, out, err) in enumerate(swaps):
+        for i, (_, _, _, status, out, err, _, _) in enumerate(swaps):
             h.expect(status == 0, "reload %d of %d: --reload exited %s: "
                      "%s %s" % (i + 1, SWAPS, status, out, err))
         h.expect_eq(len(swaps), SWAPS, "reloads done")
-        for (_, _, ver, _, out, _) in swaps:
+        for (_, _, ver, _, out, _, _, _) in swaps:
             h.expect(re.match(r"^torpor-gateway: reload: ok \d+ generation "
                               r"\d+ serving, \d+ processes$", out),
                      "--reload output: %r" % out)
 
-        durations = [t1 - t0 for (t0, t1, _, _, _, _) in swaps]
+        durations = [sw[1] - sw[0] for sw in swaps]
         t_first, t_last = swaps[0][0], swaps[-1][1]
-        during = [tr - ts for (ts, tr, _) in load.replies
+        during = [tr - ts for (ts, tr, _, _) in load.replies
                   if t_first <= ts <= t_last]
-        lat = sorted(tr - ts for (ts, tr, _) in load.replies)
+        lat = sorted(tr - ts for (ts, tr, _, _) in load.replies)
         h.comment("%d seq replies + %d inc replies in %.1f s (%.0f msg/s)"
                   % (len(load.replies), load.inc_got, loop_s,
                      (len(load.replies) + load.inc_got) / loop_s))
@@ -323,11 +371,12 @@ def test_swap_under_load():
         h.expect_eq(missing, 0, "replies still missing %.0f s after the "
                     "load stopped" % DRAIN)
         h.expect_eq(load.inc_got, load.inc_sent, "inc replies")
-        seen = {v for (_, _, v) in load.replies}
+        seen = {v for (_, _, v, _) in load.replies}
         h.expect(seen >= {1, 2}, "versions seen by clients: %s" % sorted(seen))
         bad, last_window = check_windows(load.replies, swaps)
         h.expect(not bad, "%d replies from the old version after a reload "
-                 "had returned; first (swap, want, got, sent s after): %s"
+                 "had returned; first (swap, want, got, sends after, s "
+                 "after): %s"
                  % (len(bad), bad[:5]))
         h.expect(last_window > 0, "no reply after the last swap")
         # One object, one event at a time, whatever the generation.
@@ -343,7 +392,8 @@ def test_swap_under_load():
                     got = (kind, data)
                 if got:
                     break
-            h.expect_eq(got, ("text", "n=%d v=%d" % (load.inc_got, swaps[-1][2])),
+            h.expect_eq(got, ("text", "n=%d v=%d"
+                              % (load.inc_got, swaps[-1][2])),
                         "the counter after every inc")
 
         served = log_lines(g, r"reload: generation \d+ serving with \d+ "

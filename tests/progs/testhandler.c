@@ -9,6 +9,7 @@
  *                  "n=N v=VERSION"
  *   "get"          replies "n=N v=VERSION" without writing
  *   "alarm MS"     sets the object's alarm MS from now, replies "ok"
+ *   "remote"       replies "remote=ADDR", ADDR the REMOTE_ADDR it was given
  *   anything else  replies "v=VERSION " followed by the text
  * Environment:
  *   TESTHANDLER_LOG        append one line per close and alarm event
@@ -56,7 +57,7 @@ testhandler_counter(torpor_event *ev)
 static int
 on_message(torpor_event *ev, void *user)
 {
-	const char	*text;
+	const char	*text, *addr;
 	size_t		 len;
 	char		 out[256], num[32];
 	long		 n;
@@ -75,6 +76,10 @@ on_message(torpor_event *ev, void *user)
 	} else if (len > 6 && memcmp(text, "alarm ", 6) == 0) {
 		torpor_set_alarm(ev, torpor_now_ms() + atol(text + 6));
 		snprintf(out, sizeof out, "ok");
+	} else if (len == 6 && memcmp(text, "remote", 6) == 0) {
+		addr = torpor_param(ev, "REMOTE_ADDR");
+		snprintf(out, sizeof out, "remote=%s",
+		    addr != NULL ? addr : "(none)");
 	} else
 		snprintf(out, sizeof out, "v=%d %.*s", TESTHANDLER_VERSION,
 		    (int)(len > 200 ? 200 : len), text);

@@ -278,8 +278,8 @@ static void
 conn_connected(struct lgconn_set *s, struct conn *c)
 {
 	const struct lgopt	*o = s->opt;
-	char			 req[2048];
-	size_t			 n;
+	char			 req[2048], path[sizeof o->path + 32];
+	size_t			 n = 0;
 	socklen_t		 len = sizeof(int);
 	int			 err = 0;
 
@@ -290,7 +290,9 @@ conn_connected(struct lgconn_set *s, struct conn *c)
 		    strerror(err));
 		return;
 	}
-	n = wsproto_request(req, sizeof req, o->hostport, o->path, c->key);
+	if (lgopt_path(o, conn_index(s, c), path, sizeof path) == 0)
+		n = wsproto_request(req, sizeof req, o->hostport, path,
+		    c->key);
 	if ((c->hs = malloc(HS_CAP)) == NULL || n == 0) {
 		conn_fail(s, c, "cannot build the upgrade request");
 		return;

@@ -33,6 +33,7 @@ static const struct number {
 	{ "parallel", offsetof(struct lgopt, parallel), 1, 1, 10000 },
 	{ "rounds", offsetof(struct lgopt, rounds), 1, 1, 100000 },
 	{ "pending", offsetof(struct lgopt, pending), 1, 1, 100000 },
+	{ "objects", offsetof(struct lgopt, objects), 1, 1, 100000 },
 	{ "rate", offsetof(struct lgopt, rate), 0, 1, 1e7 },
 	{ "duration", offsetof(struct lgopt, duration), 0, 0.01, 3600 },
 	{ "warmup", offsetof(struct lgopt, warmup), 0, 0, 3600 },
@@ -72,6 +73,10 @@ lgopt_usage(FILE *f)
 "  --url ws://HOST:PORT/PATH  target; HOST must be 127.0.0.0/8, [::1] or\n"
 "                        localhost; default " DEFAULT_URL "\n"
 "  --conns C             connections (closed, idle); default 1\n"
+"  --objects N           spread the connections over N objects: the URL's\n"
+"                        path holds one %d, which connection i (a slot in\n"
+"                        connect mode) replaces with i % N, e.g.\n"
+"                        --url ws://127.0.0.1:8788/rooms/r%d --objects 8\n"
 "  --duration SECONDS    measured time (closed, connect); default 5\n"
 "  --warmup SECONDS      unmeasured time before it; default 1\n"
 "  --hold SECONDS        idle: how long to hold; default 0\n"
@@ -146,6 +151,46 @@ lgopt_split(struct lgopt *o, const char *url, char *host, size_t hcap,
 	return 0;
 }
 
+/*
+ * Checks the path's %d against --objects: exactly one with it, none
+ * without (a literal %d is no valid path, and surely a forgotten option).
+ */
+static int
+lgopt_template(struct lgopt *o)
+{
+	const char	*hole = strstr(o->path, "%d");
+
+	if (o->objects == 0 && hole == NULL)
+		return 0;
+	if (o->objects == 0) {
+		fprintf(stderr, "loadgen: the URL's path '%s' has a %%d: give "
+		    "--objects N\n", o->path);
+		return -1;
+	}
+	if (hole == NULL || strstr(hole + 2, "%d") != NULL) {
+		fprintf(stderr, "loadgen: --objects wants one %%d in the URL's "
+		    "path, where the object number goes (got '%s')\n",
+		    o->path);
+		return -1;
+	}
+	o->path_hole = (size_t)(hole - o->path);
+	return 0;
+}
+
+int
+lgopt_path(const struct lgopt *o, size_t i, char *buf, size_t cap)
+{
+	int	n;
+
+	if (o->objects == 0)
+		n = snprintf(buf, cap, "%s", o->path);
+	else
+		n = snprintf(buf, cap, "%.*s%zu%s", (int)o->path_hole,
+		    o->path, i % (size_t)o->objects,
+		    o->path + o->path_hole + 2);
+	return n >= 0 && (size_t)n < cap ? 0 : -1;
+}
+
 /* Fills o->addr from a numeric host; @return -1 unless it is loopback. */
 static int
 lgopt_loopback(struct lgopt *o, const char *host, long port)
@@ -174,7 +219,10 @@ lgopt_loopback(struct lgopt *o, const char *host, long port)
 	return -1;	/* a name other than localhost, or not loopback */
 }
 
-/* Parses a ws:// URL and checks that its host is a loopback address. */
+/*
+ * Parses a ws:// URL and checks that its host is a loopback address and
+ * its path agrees with --objects.
+ */
 static int
 lgopt_url(struct lgopt *o, const char *url)
 {
@@ -195,7 +243,7 @@ lgopt_url(struct lgopt *o, const char *url)
 		    "addresses (127.0.0.0/8, ::1, localhost)\n", host);
 		return -1;
 	}
-	return 0;
+	return lgopt_template(o);
 }
 
 static int

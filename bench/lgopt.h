@@ -17,6 +17,7 @@ struct lgopt {
 	long			 parallel;	/* connect */
 	long			 rounds;	/* wake */
 	long			 pending;	/* handshakes in flight, setup */
+	long			 objects;	/* 0: one path; else %d in it */
 	double			 rate;		/* connections opened per second */
 	double			 duration;	/* closed, connect */
 	double			 warmup;	/* closed, connect */
@@ -29,7 +30,8 @@ struct lgopt {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
 	char			 hostport[300];	/* Host header */
-	char			 path[1024];
+	char			 path[1024];	/* with --objects, a template */
+	size_t			 path_hole;	/* where its %d is */
 };
 
 /*
@@ -37,5 +39,12 @@ struct lgopt {
  * -1 after printing a usage error to stderr (exit 2).
  */
 int	 lgopt_parse(struct lgopt *o, int argc, char **argv);
+
+/*
+ * Writes the request path of connection i into buf (cap bytes): the URL's
+ * path, or with --objects its %d replaced by i % objects, so connection i
+ * goes to object i % objects. @return 0, or -1 if cap is too small.
+ */
+int	 lgopt_path(const struct lgopt *o, size_t i, char *buf, size_t cap);
 
 #endif

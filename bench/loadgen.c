@@ -426,10 +426,13 @@ lg_report(const struct lg *lg)
 	double			 max = (double)hist_max(h) / 1e3;
 	double			 rate = (double)lg->count / o->duration;
 	unsigned long long	 count = lg->count, errors = lg->errors;
-	char			 tail[128];
+	char			 tail[128], spread[48] = "";
 
 	if (lg->failed)
 		return 1;
+	if (o->objects > 0)
+		snprintf(spread, sizeof spread, " over %ld objects",
+		    o->objects);
 	snprintf(tail, sizeof tail, "errors=%llu unsolicited=%llu "
 	    "close_timeouts=%llu", errors,
 	    (unsigned long long)lgconn_unsolicited(lg->set),
@@ -439,10 +442,10 @@ lg_report(const struct lg *lg)
 		printf("mode=closed conns=%zu msgs=%llu seconds=%.2f rate=%.1f "
 		    "p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f %s\n",
 		    lg->n, count, o->duration, rate, p50, p90, p99, max, tail);
-		fprintf(stderr, "loadgen: closed loop, %zu connections, "
+		fprintf(stderr, "loadgen: closed loop, %zu connections%s, "
 		    "%.2f s: %.0f msg/s; latency p50 %.0f us, p99 %.0f us, "
-		    "max %.0f us; %llu errors\n", lg->n, o->duration, rate,
-		    p50, p99, max, errors);
+		    "max %.0f us; %llu errors\n", lg->n, spread, o->duration,
+		    rate, p50, p99, max, errors);
 		break;
 	case MODE_IDLE:
 		printf("mode=idle conns=%zu setup_seconds=%.3f %s\n", lg->n,

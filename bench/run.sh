@@ -18,11 +18,19 @@
 #   10,000 are held, c=100 closed loop again;
 #   torpor only, wake from zero: one connection; before each of WAKE_ROUNDS
 #   pings, wait (deadline WAKE_WAIT s) until the gateway has no handler
-#   process left, then time the ping to its pong.
+#   process left, then time the ping to its pong;
+#   torpor only, the storage workload: bench/storehandler (reads and
+#   rewrites its object's storage on every message) behind --route
+#   '/rooms/*', closed loop c=100 spread over STORE_OBJECTS objects, once
+#   per durability (none, group, full; a fresh gateway each, the order
+#   rotated from round to round so drifting load hits each alike).
+# Then a second table: issue 6's targets, each with the figure it is
+# judged on and whether this run met it.
 #
 # Environment: BUILDDIR (default: the current directory, a build tree),
 # ROUNDS (3), DURATION (5), WARMUP (1), WAKE_ROUNDS (10), WAKE_WAIT (15),
-# CONNECT_PARALLEL (8), KEEP=1 keeps the logs. Linux only (/proc).
+# CONNECT_PARALLEL (8), STORE_OBJECTS (8), KEEP=1 keeps the logs. Linux
+# only (/proc).
 # Exit status: 0, or 1 if a figure could not be measured or a run had errors.
 
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -37,13 +45,17 @@ WARMUP=${WARMUP:-1}
 WAKE_ROUNDS=${WAKE_ROUNDS:-10}
 WAKE_WAIT=${WAKE_WAIT:-15}
 CONNECT_PARALLEL=${CONNECT_PARALLEL:-8}
+STORE_OBJECTS=${STORE_OBJECTS:-8}
 KEEP=${KEEP:-0}
 IDLE_COUNTS="1000 10000"
+DURABILITIES="none group full"
 
 LOADGEN=$BUILDDIR/bench/loadgen
 BASELINE=$BUILDDIR/bench/echo-baseline
 GATEWAY=$BUILDDIR/gateway/torpor-gateway
 PINGPONG=$BUILDDIR/examples/pingpong/pingpong
+# linked with -static: a real binary, no libtool wrapper to work around
+STOREHANDLER=$BUILDDIR/bench/storehandler
 
 # In a build tree pingpong is libtool's wrapper, a bash script that sets
 # LD_LIBRARY_PATH and execs .libs/pingpong: every handler spawn would start
@@ -56,6 +68,7 @@ if [ "$(head -c 2 "$PINGPONG" 2>/dev/null)" = "#!" ] &&
 	export LD_LIBRARY_PATH="$BUILDDIR/handler/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
+GATEWAY_OPTS=(--handlers 0:2 --idle-timeout 1)	# every torpor run
 PIDS=()		# servers and loadgens started and not yet stopped
 FAILED=0
 TMP=
@@ -140,7 +153,8 @@ stop_pid() {
 	for c in $kids; do
 		# handlers the gateway started, if it left any; checked by name
 		# since after its exit they belong to init
-		if grep -q pingpong "/proc/$c/cmdline" 2>/dev/null; then
+		if grep -q -E 'pingpong|storehandler' "/proc/$c/cmdline" \
+		    2>/dev/null; then
 			kill -KILL "$c" 2>/dev/null
 		fi
 	done
@@ -193,9 +207,13 @@ wait_port() {
 	return 1
 }
 
-# start_server baseline|torpor TAG: sets SERVER_PID and PORT.
+# start_server baseline|torpor|store TAG [DURABILITY]: sets SERVER_PID and
+# PORT. store is the gateway with the storage handler on /rooms/*.
 start_server() {
-	local kind=$1 tag=$2 dir=$TMP/$1-$2 tries
+	local kind=$1 tag=$2 dir=$TMP/$1-$2 tries app
+	app=(--durability none --handler "$HANDLER")
+	[ "$kind" = store ] && app=(--route '/rooms/*' \
+	    --durability "${3:-none}" --handler "$STOREHANDLER")
 	mkdir -p "$dir/run" "$dir/store"
 	for tries in 1 2 3; do
 		PORT=$(pick_port) || die "no free port"
@@ -203,9 +221,8 @@ start_server() {
 			"$BASELINE" --port "$PORT" >>"$TMP/baseline.log" 2>&1 &
 		else
 			"$GATEWAY" --listen "127.0.0.1:$PORT" --run-dir "$dir/run" \
-			    --store "$dir/store" --handlers 0:2 \
-			    --idle-timeout 1 --durability none \
-			    --handler "$HANDLER" >"$dir/gateway.log" 2>&1 &
+			    --store "$dir/store" "${GATEWAY_OPTS[@]}" \
+			    "${app[@]}" >"$dir/gateway.log" 2>&1 &
 		fi
 		SERVER_PID=$!
 		PIDS+=("$SERVER_PID")
@@ -261,11 +278,12 @@ loadgen() {
 	echo "$out"
 }
 
-# closed SYSTEM CONNS URL LABEL: a closed-loop run, figures LABEL_*.
+# closed SYSTEM CONNS URL LABEL [LOADGEN OPTION]...: a closed-loop run,
+# figures LABEL_*.
 closed() {
 	local line
 	line=$(loadgen --mode closed --url "$3" --conns "$2" \
-	    --duration "$DURATION" --warmup "$WARMUP")
+	    --duration "$DURATION" --warmup "$WARMUP" "${@:5}")
 	[ -n "$line" ] || return
 	note "  $1 $4: rate=$(field rate "$line") p50_us=$(field p50_us "$line") p99_us=$(field p99_us "$line")"
 	record "$1" "$4_rate" "$(field rate "$line")"
@@ -326,6 +344,25 @@ run_idle() {
 	exec {lg_out}<&- {lg_in}>&-
 	stop_pid "$lg"
 	stop_server
+}
+
+# The storage workload in durability $1, on a fresh gateway: c=100 over
+# STORE_OBJECTS objects. The reply check wants the counter, so a pong from
+# anything but the storage handler counts as an error.
+run_store() {
+	local dur=$1
+	start_server store "$dur-$ROUND" "$dur"
+	closed torpor 100 "ws://127.0.0.1:$PORT/rooms/r%d" "store_$dur" \
+	    --objects "$STORE_OBJECTS" --expect '"type":"pong","count":'
+	stop_server
+}
+
+# The durabilities, rotated by round: round 2 starts with the second.
+store_order() {
+	local d=($DURABILITIES) i n=${#d[@]}
+	for ((i = 0; i < n; i++)); do
+		echo "${d[(i + ROUND - 1) % n]}"
+	done
 }
 
 # Waits (up to WAKE_WAIT s) until the gateway has no handler process, not
@@ -390,21 +427,42 @@ median() {
 	          else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# row LABEL FIGURE DECIMALS
-row() {
-	local b t ratio
-	b=$(median baseline "$2")
-	t=$(median torpor "$2")
-	ratio=$(awk -v b="$b" -v t="$t" 'BEGIN {
-	    if (b == "" || t == "" || b + 0 == 0) print "-"
-	    else printf "%.2f", t / b }')
-	awk -v l="$1" -v b="$b" -v t="$t" -v r="$ratio" -v d="$3" 'BEGIN {
+# quotient A B [DECIMALS]: A / B (2 decimals), or nothing when either is
+# missing or B is 0.
+quotient() {
+	awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN {
+	    if (a != "" && b != "" && b + 0 != 0) printf "%." d "f", a / b }'
+}
+
+# print_row LABEL BASELINE TORPOR RATIO DECIMALS: "-" for what is missing.
+print_row() {
+	awk -v l="$1" -v b="$2" -v t="$3" -v r="$4" -v d="$5" 'BEGIN {
 	    fb = b == "" ? "-" : sprintf("%." d "f", b)
 	    ft = t == "" ? "-" : sprintf("%." d "f", t)
-	    printf "| %-44s | %10s | %10s | %7s |\n", l, fb, ft, r }'
+	    printf "| %-44s | %10s | %10s | %7s |\n", l, fb, ft,
+	        r == "" ? "-" : r }'
+}
+
+# row LABEL FIGURE DECIMALS [BASELINE_FIGURE]: the medians and torpor /
+# baseline. The baseline column shows BASELINE_FIGURE when given: the
+# storage workload has no baseline of its own and is set against the bare
+# echo server at c=100.
+row() {
+	local b t
+	b=$(median baseline "${4:-$2}")
+	t=$(median torpor "$2")
+	print_row "$1" "$b" "$t" "$(quotient "$t" "$b")" "$3"
+}
+
+# ratio_row LABEL FIGURE OVER: median FIGURE / median OVER, per system.
+ratio_row() {
+	print_row "$1" \
+	    "$(quotient "$(median baseline "$2")" "$(median baseline "$3")")" \
+	    "$(quotient "$(median torpor "$2")" "$(median torpor "$3")")" "" 2
 }
 
 print_table() {
+	local d
 	printf '| %-44s | %10s | %10s | %7s |\n' figure baseline torpor ratio
 	printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..44})" \
 	    "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..10})" \
@@ -425,16 +483,82 @@ print_table() {
 	row "RSS per idle conn at 10,000 (B, server only)" rssgw10000 0
 	row "c=100 messages/s, 10,000 idle open" c100idle_rate 0
 	row "c=100 p99 (us), 10,000 idle open" c100idle_p99 0
+	ratio_row "c=100 msg/s, 10,000 idle open / alone" c100idle_rate \
+	    c100_rate
 	row "wake from zero handlers p50 (us)" wake_p50 0
 	row "wake from zero handlers p99 (us)" wake_p99 0
+	for d in $DURABILITIES; do
+		row "storage c=100, $d: messages/s" "store_${d}_rate" 0 \
+		    c100_rate
+		row "storage c=100, $d: latency p50 (us)" "store_${d}_p50" 0 \
+		    c100_p50
+		row "storage c=100, $d: latency p99 (us)" "store_${d}_p99" 0 \
+		    c100_p99
+	done
+	ratio_row "storage c=100 msg/s, group / none" store_group_rate \
+	    store_none_rate
+	ratio_row "storage c=100 msg/s, full / none" store_full_rate \
+	    store_none_rate
+}
+
+# target LABEL VALUE OP LIMIT SHOWN FORMAT: one row of the targets table,
+# VALUE (nothing if not measured) against OP (>= or <=) LIMIT.
+target() {
+	awk -v l="$1" -v v="$2" -v op="$3" -v lim="$4" -v shown="$5" \
+	    -v f="$6" 'BEGIN {
+	    if (v == "") { m = "-"; verdict = "not measured" }
+	    else {
+	        m = sprintf(f, v)
+	        ok = op == ">=" ? v + 0 >= lim + 0 : v + 0 <= lim + 0
+	        verdict = ok ? "met" : "not met"
+	    }
+	    printf "| %-46s | %10s | %-18s | %-12s |\n", l, m, shown, verdict }'
+}
+
+# tratio FIGURE SYSTEM OVER: torpor's median FIGURE / SYSTEM's median OVER,
+# to 4 decimals, so a verdict is not decided by rounding.
+tratio() {
+	quotient "$(median torpor "$1")" "$(median "$2" "$3")" 4
+}
+
+# Issue 6's targets, each with the figure it is judged on.
+print_targets() {
+	printf '| %-46s | %10s | %-18s | %-12s |\n' "target (issue 6)" \
+	    measured target verdict
+	printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..46})" \
+	    "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..18})" \
+	    "$(printf -- '-%.0s' {1..12})"
+	target "c=100 messages/s, torpor / baseline" \
+	    "$(tratio c100_rate baseline c100_rate)" ">=" 0.5 ">= 0.5" "%.2f"
+	target "c=1000 messages/s, torpor / baseline" \
+	    "$(tratio c1000_rate baseline c1000_rate)" ">=" 0.5 ">= 0.5" "%.2f"
+	target "c=1 latency p50, torpor / baseline" \
+	    "$(tratio c1_p50 baseline c1_p50)" "<=" 2 "<= 2" "%.2f"
+	target "RSS per idle conn at 10,000, +handlers (B)" \
+	    "$(median torpor rss10000)" "<=" 3072 "<= 3 kB (3072 B)" "%.0f"
+	target "wake from zero handlers p50 (us)" \
+	    "$(median torpor wake_p50)" "<=" 5000 "<= 5000 us" "%.0f"
+	target "c=100 msg/s, 10,000 idle open / alone" \
+	    "$(tratio c100idle_rate torpor c100_rate)" ">=" 0.9 ">= 0.9" "%.2f"
+	target "storage c=100, none: msg/s / baseline c=100" \
+	    "$(tratio store_none_rate baseline c100_rate)" ">=" 0.35 ">= 0.35" \
+	    "%.2f"
+	target "storage c=100 msg/s, group / none" \
+	    "$(tratio store_group_rate torpor store_none_rate)" ">=" 0.8 ">= 0.8" \
+	    "%.2f"
 }
 
 # --- main ----------------------------------------------------------------------
 
-for f in "$LOADGEN" "$BASELINE" "$GATEWAY" "$PINGPONG"; do
+for f in "$LOADGEN" "$BASELINE" "$GATEWAY" "$PINGPONG" "$STOREHANDLER"; do
 	[ -x "$f" ] || die "$f not built (run from the build directory, or set BUILDDIR)"
 done
 "$LOADGEN" --self-test >/dev/null || die "loadgen --self-test failed"
+# A gateway that limits the sockets of one client address (1,000 by
+# default) must let the one loadgen hold 10,000; older ones lack the option.
+if "$GATEWAY" --help 2>&1 | grep -q -e '--max-connections-per-ip'; then
+	GATEWAY_OPTS+=(--max-connections-per-ip 20000)
+fi
 # the servers hold 10,000 sockets too: give them the hard limit
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 10100 ] ||
@@ -444,7 +568,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/torpor-bench.XXXXXX") || die "mktemp failed"
 
 model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "machine: nproc=$(nproc) cpu=\"${model:-unknown}\" kernel=$(uname -r)"
+echo "gateway: $GATEWAY ${GATEWAY_OPTS[*]}"
 echo "handler: $HANDLER"
+echo "storage workload: $STOREHANDLER, --route '/rooms/*', c=100 over $STORE_OBJECTS objects, durability none, group, full"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 echo "run: rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s wake_rounds=$WAKE_ROUNDS connect_parallel=$CONNECT_PARALLEL date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 start=$SECONDS
@@ -457,14 +583,24 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		done
 		[ "$sys" = torpor ] && run_wake "$sys"
 	done
+	note "round $ROUND/$ROUNDS: storage workload"
+	for d in $(store_order); do
+		run_store "$d"
+	done
 done
-echo "medians of $ROUNDS rounds; ratio = torpor / baseline; took $((SECONDS - start)) s; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "medians of $ROUNDS rounds; ratio = torpor / baseline (storage rows: / baseline c=100); took $((SECONDS - start)) s; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 print_table
+echo
+targets=$(print_targets)
+echo "$targets"
+echo "targets met: $(grep -c '| met ' <<<"$targets") of $(($(wc -l <<<"$targets") - 2))"
 # warnings and errors of every gateway run, either log format
 pattern=' (WARN|ERROR) |level=(warn|error) '
-n=$(cat "$TMP"/torpor-*/gateway.log 2>/dev/null | grep -c -E "$pattern")
+n=$(cat "$TMP"/torpor-*/gateway.log "$TMP"/store-*/gateway.log 2>/dev/null |
+    grep -c -E "$pattern")
 echo "gateway log: $n warning/error lines"
-cat "$TMP"/torpor-*/gateway.log 2>/dev/null | grep -E "$pattern" |
+cat "$TMP"/torpor-*/gateway.log "$TMP"/store-*/gateway.log 2>/dev/null |
+    grep -E "$pattern" |
     sed -E 's/^(ts=)?[^ ]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn |
     head -n 5
 exit "$FAILED"

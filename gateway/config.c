@@ -84,6 +84,13 @@ enum {
 	OPT_HANDLER_CONNS,
 	OPT_LOG_FORMAT,
 	OPT_ADMIN_ALLOW,
+	OPT_MAX_PER_IP,
+	OPT_ALLOW_ORIGIN,
+	OPT_HANDSHAKE_TIMEOUT,
+	OPT_MAX_HEADER,
+	OPT_MAX_TAGS,
+	OPT_MAX_TAG_BYTES,
+	OPT_HANDLER_PARAM,
 };
 
 struct config_opt {
@@ -129,6 +136,9 @@ static const struct config_opt config_opts[] = {
 	  .id = OPT_HANDLER_ADDR,
 	  .help = "external mode: connect to a running FastCGI\n"
 	      "server (PHP-FPM...) instead of spawning handlers" },
+	{ .name = "handler-param", .arg = "NAME=VALUE", .id = OPT_HANDLER_PARAM,
+	  .help = "a FastCGI param sent with every request (PHP-FPM\n"
+	      "needs SCRIPT_FILENAME); repeatable" },
 	{ .name = "handler-conns", .arg = "N", .id = OPT_HANDLER_CONNS,
 	  .help = "external mode: connections (requests in flight)\n"
 	      "to the FastCGI server",
@@ -206,6 +216,36 @@ static const struct config_opt config_opts[] = {
 	  .help = "open WebSocket connections (more: HTTP 503)",
 	  .kind = OPTIONS_COUNT, .min = 1, .max = 10000000, .def = 100000,
 	  .units = "connections", FIELD(max_connections) },
+	{ .name = "max-connections-per-ip", .arg = "N", .id = OPT_MAX_PER_IP,
+	  .help = "open WebSockets from one client address (more:\n"
+	      "HTTP 503)",
+	  .kind = OPTIONS_COUNT, .min = 1, .max = 10000000, .def = 1000,
+	  .units = "connections", FIELD(max_per_ip) },
+	{ .name = "allow-origin", .arg = "ORIGIN", .id = OPT_ALLOW_ORIGIN,
+	  .help = "accept upgrades only with this Origin header\n"
+	      "(scheme://host[:port]); repeatable; others get\n"
+	      "HTTP 403; default: any origin" },
+	{ .name = "handshake-timeout", .arg = "SECONDS",
+	  .id = OPT_HANDSHAKE_TIMEOUT,
+	  .help = "drop a connection whose HTTP request or upgrade\n"
+	      "is not complete by then",
+	  .kind = OPTIONS_SECONDS, .min = 1000, .max = 3600000, .def = 10000,
+	  .units = "seconds", FIELD(handshake_timeout_ms) },
+	{ .name = "max-header-bytes", .arg = "BYTES", .id = OPT_MAX_HEADER,
+	  .help = "request header data kept per request (more:\n"
+	      "HTTP 431 or the connection is dropped)",
+	  .kind = OPTIONS_BYTES, .min = KIB, .max = 64 * KIB, .def = 4 * KIB,
+	  .units = "bytes", FIELD(max_header) },
+	{ .name = "max-tags", .arg = "N", .id = OPT_MAX_TAGS,
+	  .help = "tags a handler may give one connection (more:\n"
+	      "the response is refused, close 1011)",
+	  .kind = OPTIONS_COUNT, .min = 1, .max = 1000, .def = 10,
+	  .units = "tags", FIELD(max_tags) },
+	{ .name = "max-tag-bytes", .arg = "BYTES", .id = OPT_MAX_TAG_BYTES,
+	  .help = "longest tag (longer: the response is refused,\n"
+	      "close 1011)",
+	  .kind = OPTIONS_BYTES, .min = 1, .max = 4096, .def = 256,
+	  .units = "bytes", FIELD(max_tag_len) },
 	{ .name = "alarm-retries", .arg = "N", .id = OPT_ALARM_RETRIES,
 	  .help = "retries of a failed alarm, backing off from 2 s",
 	  .kind = OPTIONS_COUNT, .min = 0, .max = 100, .def = 6,
@@ -725,6 +765,27 @@ config_option(struct config *cfg, int c, const char *arg)
 		return config_add_proxy(cfg, arg);
 	case OPT_ADMIN_ALLOW:
 		return config_add_admin(cfg, arg);
+	case OPT_HANDLER_PARAM:
+		if (strchr(arg, '=') == NULL || arg[0] == '=' ||
+		    strncmp(arg, "TORPOR_", 7) == 0) {
+			config_error("--handler-param: '%s' is invalid; accepted: "
+			    "NAME=VALUE, NAME not starting with TORPOR_", arg);
+			return -EINVAL;
+		}
+		cfg->handler_params = xrealloc(cfg->handler_params,
+		    (cfg->nhandler_params + 1) * sizeof *cfg->handler_params);
+		cfg->handler_params[cfg->nhandler_params++] = xstrdup(arg);
+		return 0;
+	case OPT_ALLOW_ORIGIN:
+		if (arg[0] == '\0' || strchr(arg, ' ') != NULL) {
+			config_error("--allow-origin: '%s' is invalid; accepted: "
+			    "an origin like https://example.com", arg);
+			return -EINVAL;
+		}
+		cfg->origins = xrealloc(cfg->origins,
+		    (cfg->norigins + 1) * sizeof *cfg->origins);
+		cfg->origins[cfg->norigins++] = xstrdup(arg);
+		return 0;
 	case OPT_LOG_FORMAT:
 		if (log_parse_format(arg, &cfg->log_format) != 0) {
 			config_error("--log-format: '%s' is invalid; accepted: "
@@ -833,6 +894,12 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nadmin_allow; i++)
 		free(cfg->admin_allow[i]);
 	free(cfg->admin_allow);
+	for (i = 0; i < cfg->norigins; i++)
+		free(cfg->origins[i]);
+	free(cfg->origins);
+	for (i = 0; i < cfg->nhandler_params; i++)
+		free(cfg->handler_params[i]);
+	free(cfg->handler_params);
 	for (i = 0; i < cfg->nroutes; i++)
 		free(cfg->routes[i]);
 	free(cfg->routes);

@@ -24,6 +24,9 @@ struct config {
 	size_t		 ntrusted_proxies;
 	/* --handler-addr unix:PATH|tcp:HOST:PORT: external mode, or NULL */
 	char		*handler_addr;
+	/* --handler-param NAME=VALUE, repeatable: fixed params per request */
+	char		**handler_params;
+	size_t		 nhandler_params;
 	int		 handler_conns;		/* --handler-conns, 4 */
 	/* --route, repeatable; default "/websocket=test-room" */
 	char		**routes;
@@ -54,6 +57,13 @@ struct config {
 	size_t		 object_queue_max;	/* --object-queue EVENTS, 1024 */
 	size_t		 max_response;		/* --max-response BYTES, 16 MiB */
 	int		 max_connections;	/* --max-connections, 100000 */
+	int		 max_per_ip;		/* --max-connections-per-ip, 1000 */
+	char		**origins;		/* --allow-origin, repeatable */
+	size_t		 norigins;		/* 0: any origin */
+	int		 handshake_timeout_ms;	/* --handshake-timeout, 10 s */
+	size_t		 max_header;		/* --max-header-bytes, 4096 */
+	size_t		 max_tags;		/* --max-tags, 10 */
+	size_t		 max_tag_len;		/* --max-tag-bytes, 256 */
 	int		 alarm_retries;		/* --alarm-retries, 6 */
 	/* Set when the handler or static dir came from the built-in defaults. */
 	int		 default_app;

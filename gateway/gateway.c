@@ -21,6 +21,7 @@
 
 #include "alarm.h"
 #include "config.h"
+#include "deliver.h"
 #include "control.h"
 #include "fcgi.h"
 #include "gateway.h"
@@ -58,10 +59,9 @@ struct gateway {
 	struct response_limits	 limits;
 	MDB_env			*senv;	/* group durability: the state env */
 	struct syncer		*syncer;
+	struct deliver		*deliver;
 	struct metrics		*metrics;
 	int64_t			 started_ms;
-	struct held		*held_head;
-	struct held		*held_tail;
 	int			 batch_max;	/* events per request */
 	struct buf		 body;	/* reused per batch request */
 	struct buf		 nv;	/* reused per request */
@@ -80,10 +80,14 @@ static void	gateway_dispatch(struct gateway *gw);
 static void	gateway_reload(struct gateway *gw);
 
 int
-gateway_can_accept(struct gateway *gw)
+gateway_can_accept(struct gateway *gw, const char *remote)
 {
-	return registry_count(gw->registry) <
-	    (size_t)gw->cfg->max_connections;
+	if (registry_count(gw->registry) >= (size_t)gw->cfg->max_connections)
+		return -1;
+	if (registry_count_remote(gw->registry, remote) >=
+	    (size_t)gw->cfg->max_per_ip)
+		return -2;
+	return 0;
 }
 
 /* Pauses reading from an object's sockets while its queue is full. */
@@ -206,7 +210,6 @@ gateway_alarm_due(const char *object, void *arg)
 	gateway_enqueue(gw, o, ev);
 }
 
-static void	gateway_release(struct gateway *gw);
 
 int
 gateway_admin_page(struct gateway *gw, const char *path, struct buf *out,
@@ -242,7 +245,7 @@ gateway_wake(struct gateway *gw)
 {
 	if (gw->alarm != NULL)
 		alarm_drain(gw->alarm, gateway_alarm_due, gw);
-	gateway_release(gw);
+	deliver_release(gw->deliver);
 }
 
 static const char *const event_names[] = {
@@ -330,6 +333,8 @@ gateway_dispatch(struct gateway *gw)
 	env.state_dir = gw->state_dir;
 	env.gateway_dir = gw->gateway_dir;
 	env.durability = store_durability_name(gw->cfg->durability);
+	env.params = gw->cfg->handler_params;
+	env.nparams = gw->cfg->nhandler_params;
 	while (pool_can_take(gw->pool) &&
 	    (o = objects_next_ready(gw->objects)) != NULL) {
 		if ((k = gateway_take(gw, o, &first)) == 0)
@@ -358,86 +363,6 @@ gateway_dispatch(struct gateway *gw)
 	}
 }
 
-/*
- * Output (frames and closes) of one response, or a 1011 close, waiting in
- * group durability for the sync that makes its commit durable.
- */
-struct held {
-	uint64_t	 ticket;
-	struct response	*r;		/* NULL: close sender with 1011 */
-	struct conn	*sender;	/* referenced, may be NULL */
-	struct object	*obj;		/* pinned */
-	struct held	*next;
-};
-
-static void	gateway_apply(struct gateway *, struct conn *, struct object *,
-		    const struct response *, int);
-
-#define APPLY_STATE	1	/* attachment, tags, alarm */
-#define APPLY_OUTPUT	2	/* frames, closes */
-
-static void
-gateway_fail_close(struct conn *sender)
-{
-	if (sender != NULL && conn_is_open(sender))
-		server_close(sender, 1011, "handler error");
-}
-
-/* Releases held output whose sync has finished, in arrival order. */
-static void
-gateway_release(struct gateway *gw)
-{
-	struct held	*h;
-	uint64_t	 done;
-
-	if (gw->syncer == NULL || gw->held_head == NULL)
-		return;
-	done = syncer_done(gw->syncer);
-	while ((h = gw->held_head) != NULL && h->ticket <= done) {
-		gw->held_head = h->next;
-		if (gw->held_head == NULL)
-			gw->held_tail = NULL;
-		if (h->r != NULL)
-			gateway_apply(gw, h->sender, h->obj, h->r, APPLY_OUTPUT);
-		else
-			gateway_fail_close(h->sender);
-		response_free(h->r);
-		if (h->sender != NULL)
-			conn_unref(h->sender);
-		object_unpin(h->obj);
-		free(h);
-	}
-}
-
-/* Applies or (group durability) holds the output of a response. */
-static void
-gateway_output(struct gateway *gw, struct event *ev, struct response *r)
-{
-	struct held	*h;
-
-	if (gw->syncer == NULL) {
-		if (r != NULL)
-			gateway_apply(gw, ev->conn, ev->obj, r, APPLY_OUTPUT);
-		else
-			gateway_fail_close(ev->conn);
-		response_free(r);
-		return;
-	}
-	h = xcalloc(1, sizeof *h);
-	h->ticket = syncer_ticket(gw->syncer);
-	h->r = r;
-	h->sender = ev->conn;
-	if (h->sender != NULL)
-		conn_ref(h->sender);
-	h->obj = ev->obj;
-	object_pin(h->obj);
-	if (gw->held_tail != NULL)
-		gw->held_tail->next = h;
-	else
-		gw->held_head = h;
-	gw->held_tail = h;
-}
-
 static void
 gateway_close_failed(struct gateway *gw, struct event *ev, const char *cause)
 {
@@ -448,7 +373,7 @@ gateway_close_failed(struct gateway *gw, struct event *ev, const char *cause)
 	    ev->conn != NULL ? conn_id(ev->conn) : "-", cause);
 	if (ev->conn != NULL && ev->type != EVENT_CLOSE &&
 	    conn_is_open(ev->conn))
-		gateway_output(gw, ev, NULL);
+		deliver_output(gw->deliver, ev->conn, ev->obj, NULL);
 }
 
 /* A failed alarm run is retried with exponential backoff and jitter. */
@@ -479,97 +404,6 @@ gateway_alarm_failed(struct gateway *gw, struct event *ev)
 	object_set_alarm_retry(o, retry);
 	object_set_alarm(o, at);
 	alarm_set(gw->alarm, object_name(o), at);
-}
-
-static struct conn *
-gateway_target_conn(struct gateway *gw, struct conn *sender,
-    const struct action *a)
-{
-	if (a->target == TARGET_CONNECTION)
-		return registry_find(gw->registry, a->target_name);
-	return sender != NULL && conn_is_open(sender) ? sender : NULL;
-}
-
-static void
-gateway_send_action(struct gateway *gw, struct conn *sender,
-    struct object *obj, const struct action *a)
-{
-	struct conn	*c, *next;
-
-	if (a->target == TARGET_TAG || a->target == TARGET_OBJECT) {
-		for (c = conn_first_of(obj); c != NULL; c = next) {
-			next = conn_next_of(c);
-			if (a->except != NULL && strcmp(conn_id(c), a->except) == 0)
-				continue;
-			/* not until its connect was answered: no frame before
-			 * the welcome, none for a refused one */
-			if (!conn_accepted(c))
-				continue;
-			if (a->target == TARGET_TAG &&
-			    !conn_has_tag(c, a->target_name))
-				continue;
-			server_send(c, a->data, a->len, a->binary);
-		}
-		return;
-	}
-	c = gateway_target_conn(gw, sender, a);
-	if (c != NULL)
-		server_send(c, a->data, a->len, a->binary);
-}
-
-/*
- * Applies the actions of a successful response of the kinds in "which",
- * in order. Returns 1 when an alarm action was applied.
- */
-static int
-gateway_apply_some(struct gateway *gw, struct conn *sender, struct object *o,
-    const struct response *r, int which)
-{
-	struct conn	*c;
-	int		 alarm_touched = 0;
-	size_t		 i;
-
-	for (i = 0; i < r->nactions; i++) {
-		const struct action	*a = &r->actions[i];
-		int			 out = a->type == ACTION_SEND ||
-					    a->type == ACTION_CLOSE;
-
-		if (!(which & (out ? APPLY_OUTPUT : APPLY_STATE)))
-			continue;
-		switch (a->type) {
-		case ACTION_SEND:
-			gateway_send_action(gw, sender, o, a);
-			break;
-		case ACTION_CLOSE:
-			if ((c = gateway_target_conn(gw, sender, a)) != NULL)
-				server_close(c, a->close_code,
-				    a->reason != NULL ? a->reason : "");
-			break;
-		case ACTION_ATTACHMENT:
-			if ((c = gateway_target_conn(gw, sender, a)) != NULL)
-				conn_set_attachment(c, a->data != NULL ?
-				    a->data : "", a->data != NULL ? a->len : 0);
-			break;
-		case ACTION_TAGS:
-			if ((c = gateway_target_conn(gw, sender, a)) != NULL)
-				conn_set_tags(c, a->tags, a->ntags);
-			break;
-		case ACTION_ALARM:
-			object_set_alarm(o, a->alarm_ms);
-			object_set_alarm_retry(o, 0);
-			alarm_set(gw->alarm, object_name(o), a->alarm_ms);
-			alarm_touched = 1;
-			break;
-		}
-	}
-	return alarm_touched;
-}
-
-static void
-gateway_apply(struct gateway *gw, struct conn *sender, struct object *o,
-    const struct response *r, int which)
-{
-	gateway_apply_some(gw, sender, o, r, which);
 }
 
 static void
@@ -628,13 +462,8 @@ gateway_finish(struct gateway *gw, struct event *ev, struct response *r,
 	}
 	if (ok == 1 && ev->type == EVENT_CONNECT && ev->conn != NULL)
 		conn_set_accepted(ev->conn);	/* a member of the object now */
-	if (ok == 1 && gw->syncer == NULL)
-		touched = gateway_apply_some(gw, ev->conn, o, r,
-		    APPLY_STATE | APPLY_OUTPUT);
-	else if (ok == 1) {
-		/* state now, so the next event sees it; output after a sync */
-		touched = gateway_apply_some(gw, ev->conn, o, r, APPLY_STATE);
-		gateway_output(gw, ev, r);
+	if (ok == 1) {
+		touched = deliver_answer(gw->deliver, ev->conn, o, r);
 		r = NULL;
 	} else if (ok == 0)
 		gateway_close_failed(gw, ev, cause != NULL ? cause :
@@ -932,8 +761,8 @@ gateway_setup(struct gateway *gw)
 	if ((rc = gateway_open_store(gw, &cause)) != 0)
 		return rc;
 	gw->limits.max_attachment = cfg->max_attachment;
-	gw->limits.max_tags = 10;
-	gw->limits.max_tag_len = 256;
+	gw->limits.max_tags = cfg->max_tags;
+	gw->limits.max_tag_len = cfg->max_tag_len;
 
 	/* signals arrive on a descriptor read by the tick; threads inherit the mask */
 	sigemptyset(&mask);
@@ -991,6 +820,7 @@ gateway_setup(struct gateway *gw)
 		log_error("%s", cause);
 		return -EAGAIN;
 	}
+	gw->deliver = deliver_create(gw->registry, gw->alarm, gw->syncer);
 	rc = mdb_txn_begin(gw->genv, NULL, MDB_RDONLY, &txn);
 	if (rc == 0) {
 		rc = store_alarm_foreach(txn, &gw->dbs, gateway_load_alarm, gw);
@@ -1011,20 +841,13 @@ gateway_setup(struct gateway *gw)
 static void
 gateway_teardown(struct gateway *gw)
 {
-	struct held	*h;
-
 	gw->stopping = 1;
 	alarm_stop(gw->alarm);
 	gw->alarm = NULL;
 	syncer_stop(gw->syncer);
 	gw->syncer = NULL;
-	while ((h = gw->held_head) != NULL) {
-		gw->held_head = h->next;
-		response_free(h->r);
-		if (h->sender != NULL)
-			conn_unref(h->sender);
-		free(h);
-	}
+	deliver_free(gw->deliver);	/* held output goes with the sockets */
+	gw->deliver = NULL;
 	if (gw->senv != NULL)
 		mdb_env_close(gw->senv);
 	pool_free(gw->pool);	/* before the context: it closes its sockets */

@@ -22,8 +22,11 @@ int		 gateway_run(const struct config *cfg);
 
 /* --- called by the server module ------------------------------------ */
 
-/* 1 when another connection may be accepted. */
-int		 gateway_can_accept(struct gateway *gw);
+/*
+ * 0 when another connection from remote may be accepted; -1 over
+ * --max-connections, -2 over --max-connections-per-ip.
+ */
+int		 gateway_can_accept(struct gateway *gw, const char *remote);
 /*
  * A WebSocket is open on object: registers it and queues its connect
  * event. headers holds the upgrade request's HTTP_* params, already

@@ -532,6 +532,9 @@ proc_fail(struct proc *pr, const char *cause)
 	struct pool_result	res = { 0, cause, NULL, 0 };
 
 	log_warn("handler pid=%ld: %s", (long)pr->pid, cause);
+	/* failing its very first request counts as dying at start */
+	if (!pr->answered && pr->pid > 0)
+		pool_backoff(pr->pool);
 	proc_stop(pr, SIGKILL);
 	proc_finish(pr, &res);
 }

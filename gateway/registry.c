@@ -43,7 +43,17 @@ struct conn {
 	UT_hash_handle	 hh;
 };
 
+/* Open connections per client address, for --max-connections-per-ip. */
+struct remote_count {
+	char		*addr;
+	size_t		 n;
+	UT_hash_handle	 hh;
+};
+
+static void	registry_remote_add(struct registry *, const char *, int);
+
 struct registry {
+	struct remote_count		*remotes;
 	MDB_env				*env;
 	const struct store_gateway_dbs	*dbs;
 	struct conn			*by_id;
@@ -83,11 +93,18 @@ registry_free(struct registry *reg)
 {
 	struct conn	*c, *tmp;
 
+	struct remote_count	*rc, *rtmp;
+
 	if (reg == NULL)
 		return;
 	HASH_ITER(hh, reg->by_id, c, tmp) {
 		HASH_DEL(reg->by_id, c);
 		conn_free(c);
+	}
+	HASH_ITER(hh, reg->remotes, rc, rtmp) {
+		HASH_DEL(reg->remotes, rc);
+		free(rc->addr);
+		free(rc);
 	}
 	free(reg);
 }
@@ -160,6 +177,7 @@ registry_add(struct registry *reg, struct object *obj, struct lws *wsi,
 	c->refs = 1;
 	HASH_ADD_STR(reg->by_id, id, c);
 	reg->count++;
+	registry_remote_add(reg, c->remote, 1);
 	head = object_conn_head(obj);
 	c->obj_next = *head;
 	if (*head != NULL)
@@ -183,6 +201,40 @@ size_t
 registry_count(const struct registry *reg)
 {
 	return reg->count;
+}
+
+size_t
+registry_count_remote(const struct registry *reg, const char *remote)
+{
+	struct remote_count	*rc;
+
+	HASH_FIND_STR(reg->remotes, remote, rc);
+	return rc != NULL ? rc->n : 0;
+}
+
+static void
+registry_remote_add(struct registry *reg, const char *remote, int delta)
+{
+	struct remote_count	*rc;
+
+	HASH_FIND_STR(reg->remotes, remote, rc);
+	if (rc == NULL) {
+		if (delta < 0)
+			return;
+		rc = xcalloc(1, sizeof *rc);
+		rc->addr = xstrdup(remote);
+		HASH_ADD_KEYPTR(hh, reg->remotes, rc->addr, strlen(rc->addr),
+		    rc);
+	}
+	if (delta < 0 && rc->n > 0)
+		rc->n--;
+	else if (delta > 0)
+		rc->n++;
+	if (rc->n == 0) {
+		HASH_DEL(reg->remotes, rc);
+		free(rc->addr);
+		free(rc);
+	}
 }
 
 static char *
@@ -338,8 +390,10 @@ registry_adopt_record(struct conn *c, const char *id, const char *json,
 		conn_set_attachment(c, v->valuestring, strlen(v->valuestring));
 	v = cJSON_GetObjectItemCaseSensitive(root, "remote");
 	if (cJSON_IsString(v)) {
+		registry_remote_add(c->reg, c->remote, -1);
 		free(c->remote);
 		c->remote = xstrdup(v->valuestring);
+		registry_remote_add(c->reg, c->remote, 1);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "connectedAt");
 	if (cJSON_IsNumber(v))
@@ -365,6 +419,7 @@ conn_detach(struct conn *c)
 	c->wsi = NULL;
 	HASH_DEL(c->reg->by_id, c);
 	c->reg->count--;
+	registry_remote_add(c->reg, c->remote, -1);
 	head = object_conn_head(c->obj);
 	if (c->obj_prev != NULL)
 		c->obj_prev->obj_next = c->obj_next;

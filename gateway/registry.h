@@ -44,8 +44,10 @@ struct conn	*registry_find(struct registry *reg, const char *id);
  * transaction. Returns 0 or a store error code.
  */
 int		 registry_flush(struct registry *reg);
-/* Number of open conns. */
+/* Number of open conns, in all and from one client address. */
 size_t		 registry_count(const struct registry *reg);
+size_t		 registry_count_remote(const struct registry *reg,
+		    const char *remote);
 /*
  * Deletes every connection record left in the env by an earlier gateway
  * process, calling fn for each first (close replay). Returns 0 or a store

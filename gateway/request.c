@@ -50,6 +50,9 @@ static void
 request_common(const struct request_env *env, struct object *o,
     struct buf *nv)
 {
+	const char	*eq;
+	size_t		 i;
+
 	fcgi_param_add_str(nv, "REQUEST_METHOD", "POST");
 	fcgi_param_add_str(nv, "GATEWAY_INTERFACE", "CGI/1.1");
 	fcgi_param_add_str(nv, "SERVER_PROTOCOL", "HTTP/1.1");
@@ -58,6 +61,11 @@ request_common(const struct request_env *env, struct object *o,
 	fcgi_param_add_str(nv, "TORPOR_STORE", env->state_dir);
 	fcgi_param_add_str(nv, "TORPOR_GATEWAY_STORE", env->gateway_dir);
 	fcgi_param_add_str(nv, "TORPOR_DURABILITY", env->durability);
+	for (i = 0; i < env->nparams; i++) {
+		eq = strchr(env->params[i], '=');
+		fcgi_param_add(nv, env->params[i],
+		    (size_t)(eq - env->params[i]), eq + 1, strlen(eq + 1));
+	}
 }
 
 /* The params of one event, names ending in sfx. */

@@ -19,6 +19,8 @@ struct request_env {
 	const char	*state_dir;
 	const char	*gateway_dir;
 	const char	*durability;
+	char *const	*params;	/* --handler-param NAME=VALUE */
+	size_t		 nparams;
 };
 
 /*

@@ -467,6 +467,13 @@ response_parse(const char *data, size_t len, int64_t now_ms,
 	if (kind == BODY_ACTIONS)
 		err = actions_parse(&ctx.act, body, body_len);
 	if (kind == BODY_BATCH) {
+		/* Each event's actions are in its entry: these would be lost. */
+		if (ctx.rf->pub.nactions > 0) {
+			err = response_fail(&ctx, RESPONSE_EVALUE,
+			    "Torpor-Attachment, -Tags, -Close or -Alarm "
+			    "on a batch answer");
+			goto out;
+		}
 		ctx.rf->batch_body = body;
 		ctx.rf->batch_len = body_len;
 	}

@@ -6,10 +6,12 @@
  * Per connection, lws allocates a struct wsconn: the message being
  * reassembled and the outbound frame queue.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ev.h>
 #include <libwebsockets.h>
@@ -22,6 +24,7 @@
 #include "registry.h"
 #include "router.h"
 #include "server.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define WS_PROTOCOL_NAME	"torpor"
@@ -40,6 +43,7 @@ struct wsconn {
 	struct conn	*conn;
 	struct buf	 rx;
 	int		 rx_binary;
+	struct utf8_state rx_utf8;	/* text messages, across fragments */
 	struct frame	*q_head;
 	struct frame	*q_tail;
 	size_t		 q_bytes;
@@ -135,17 +139,61 @@ server_uri(struct lws *wsi, char *out, size_t size)
 	return 0;
 }
 
+static void	server_remote(struct server *, struct lws *, char *, size_t);
+
+/*
+ * RFC 6455 4.2.1: the key is 16 random bytes in base64, so 22 characters,
+ * the last one with its 4 unused bits zero, then "==".
+ */
+static int
+server_key_valid(const char *k, int n)
+{
+	int	i;
+
+	if (n != 24 || k[22] != '=' || k[23] != '=')
+		return 0;
+	for (i = 0; i < 22; i++)
+		if (!isalnum((unsigned char)k[i]) && k[i] != '+' && k[i] != '/')
+			return 0;
+	return strchr("AQgw", k[21]) != NULL;
+}
+
+/* With --allow-origin, the Origin header must be one of them. */
+static int
+server_origin_ok(const struct server *s, struct lws *wsi)
+{
+	char	origin[256];
+	size_t	i;
+
+	if (s->cfg->norigins == 0)
+		return 1;
+	if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+		return 0;
+	for (i = 0; i < s->cfg->norigins; i++)
+		if (strcasecmp(s->cfg->origins[i], origin) == 0)
+			return 1;
+	return 0;
+}
+
 /* Returns 0 to let the upgrade proceed, 1 when a refusal was written. */
 static int
 server_confirm_upgrade(struct server *s, struct lws *wsi)
 {
 	static const char *const version_hdr[] = {
 		"Sec-WebSocket-Version: 13", NULL };
-	char	uri[1024], name[512], ver[16];
-	int	rc;
+	char	uri[1024], name[512], ver[16], remote[128], key[64], httpv[16];
+	int	rc, n;
 
 	if (server_uri(wsi, uri, sizeof uri) != 0)
 		return server_http_reply(wsi, 400, "bad request\n", NULL) ? -1 : 1;
+	/* lws takes a request line without a version as HTTP/1.0 */
+	if (lws_hdr_copy(wsi, httpv, sizeof httpv, WSI_TOKEN_HTTP) <= 0 ||
+	    strcmp(httpv, "HTTP/1.1") != 0 ||
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0) {
+		log_info("upgrade refused path=%s status=400 (not HTTP/1.1 "
+		    "with a Host)", uri);
+		return server_http_reply(wsi, 400, "bad request\n", NULL) ? -1 : 1;
+	}
 	rc = router_route(s->router, uri, name, sizeof name);
 	if (rc == ROUTER_ENOROUTE) {
 		log_info("upgrade refused path=%s status=404", uri);
@@ -162,17 +210,34 @@ server_confirm_upgrade(struct server *s, struct lws *wsi)
 		return server_http_reply(wsi, 426, "unsupported version\n",
 		    version_hdr) ? -1 : 1;
 	}
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_KEY) <= 0) {
-		log_info("upgrade refused path=%s status=400 (no key)", uri);
+	n = lws_hdr_copy(wsi, key, sizeof key, WSI_TOKEN_KEY);
+	if (n <= 0 || !server_key_valid(key, n)) {
+		log_info("upgrade refused path=%s status=400 (missing or bad "
+		    "Sec-WebSocket-Key)", uri);
 		return server_http_reply(wsi, 400, "missing Sec-WebSocket-Key\n",
 		    NULL) ? -1 : 1;
 	}
-	if (!gateway_can_accept(s->gw)) {
-		log_warn("upgrade refused path=%s status=503 (max connections)", uri);
-		return server_http_reply(wsi, 503, "too many connections\n",
+	if (!server_origin_ok(s, wsi)) {
+		log_info("upgrade refused path=%s status=403 (origin not in "
+		    "--allow-origin)", uri);
+		return server_http_reply(wsi, 403, "origin not allowed\n",
 		    NULL) ? -1 : 1;
 	}
-	return 0;
+	server_remote(s, wsi, remote, sizeof remote);
+	switch (gateway_can_accept(s->gw, remote)) {
+	case 0:
+		return 0;
+	case -1:
+		log_warn("upgrade refused path=%s status=503 (--max-connections)",
+		    uri);
+		break;
+	default:
+		log_warn("upgrade refused path=%s remote=%s status=503 "
+		    "(--max-connections-per-ip)", uri, remote);
+		break;
+	}
+	return server_http_reply(wsi, 503, "too many connections\n", NULL) ?
+	    -1 : 1;
 }
 
 static void	server_peer(struct server *, struct lws *, char *, size_t);
@@ -379,16 +444,27 @@ server_receive(struct server *s, struct lws *wsi, struct wsconn *wc,
 	if (lws_is_first_fragment(wsi)) {
 		buf_reset(&wc->rx);
 		wc->rx_binary = lws_frame_is_binary(wsi);
+		memset(&wc->rx_utf8, 0, sizeof wc->rx_utf8);
 	}
 	if (buf_size(&wc->rx) + len > s->cfg->max_message) {
 		log_info("connection %s: message over %zu bytes, closing 1009",
 		    conn_id(wc->conn), s->cfg->max_message);
 		gateway_conn_error(s->gw, wc->conn, "message too big");
 		buf_free(&wc->rx);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-		    (unsigned char *)"message too big", 15);
-		wc->close_code = 1009;
-		return -1;
+		/* close from WRITEABLE: returning -1 here would leave lws
+		 * parsing the rest of its buffer from mid-frame */
+		server_close(wc->conn, 1009, "message too big");
+		return 0;
+	}
+	if (!wc->rx_binary && (utf8_feed(&wc->rx_utf8, in, len) != 0 ||
+	    (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) &&
+	    !utf8_complete(&wc->rx_utf8)))) {
+		log_info("connection %s: text message is not UTF-8, closing "
+		    "1007", conn_id(wc->conn));
+		gateway_conn_error(s->gw, wc->conn, "invalid UTF-8");
+		buf_free(&wc->rx);
+		server_close(wc->conn, 1007, "invalid UTF-8");
+		return 0;
 	}
 	buf_append(&wc->rx, in, len);
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
@@ -475,15 +551,39 @@ server_closed(struct server *s, struct wsconn *wc)
 	gateway_conn_closed(s->gw, c, code, reason, clean);
 }
 
-static void
-server_peer_close(struct wsconn *wc, const uint8_t *in, size_t len)
+/* RFC 6455 7.4: codes a peer may send in a close frame. */
+static int
+server_close_code_valid(int code)
+{
+	return (code >= 1000 && code <= 1003) ||
+	    (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+/*
+ * The peer's close frame. lws echoes it as our answer unless we set a
+ * reason and return -1, which is how a bad one gets 1002 or 1007.
+ */
+static int
+server_peer_close(struct lws *wsi, struct wsconn *wc, const uint8_t *in,
+    size_t len)
 {
 	size_t	n;
 
+	if (len == 1 || (len >= 2 &&
+	    !server_close_code_valid((in[0] << 8) | in[1]))) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+		    (unsigned char *)"bad close frame", 15);
+		return -1;
+	}
+	if (len > 2 && !utf8_valid(in + 2, len - 2)) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
+		    (unsigned char *)"close reason not UTF-8", 22);
+		return -1;
+	}
 	if (len < 2) {
 		wc->peer_code = 1005;
 		wc->peer_reason[0] = '\0';
-		return;
+		return 0;
 	}
 	wc->peer_code = (in[0] << 8) | in[1];
 	n = len - 2;
@@ -491,6 +591,22 @@ server_peer_close(struct wsconn *wc, const uint8_t *in, size_t len)
 		n = sizeof wc->peer_reason - 1;
 	memcpy(wc->peer_reason, in + 2, n);
 	wc->peer_reason[n] = '\0';
+	return 0;
+}
+
+/* Plain HTTP/1.1 requests need a Host header too (RFC 7230 5.4). */
+static int
+server_filter_http(struct lws *wsi)
+{
+	char	v[16];
+
+	if (lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_HTTP) > 0 &&
+	    strcmp(v, "HTTP/1.1") == 0 &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0) {
+		server_http_reply(wsi, 400, "missing Host\n", NULL);
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -501,11 +617,17 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct wsconn	*wc = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		/* lws 4.1 sets no timeout on a new socket that sends nothing */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_HOLDING_AH,
+		    (int)((s->cfg->handshake_timeout_ms + 999) / 1000));
+		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return server_confirm_upgrade(s, wsi);
 	case LWS_CALLBACK_HTTP:
 		return server_http(s, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
+		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);	/* handshake done */
 		server_established(s, wsi, wc);
 		return wc->conn == NULL ? -1 : 0;
 	case LWS_CALLBACK_RECEIVE:
@@ -513,8 +635,9 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return server_writeable(wsi, wc);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		server_peer_close(wc, in, len);
-		return 0;
+		return server_peer_close(wsi, wc, in, len);
+	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+		return server_filter_http(wsi);
 	case LWS_CALLBACK_CLOSED:
 		server_closed(s, wc);
 		return 0;
@@ -661,11 +784,16 @@ server_create(struct gateway *gw, const struct config *cfg,
 	s->foreign_loops[0] = s->loop;
 	memset(&info, 0, sizeof info);
 	info.foreign_loops = s->foreign_loops;
+	/* no LWS_SERVER_OPTION_VALIDATE_UTF8: lws drops the socket without a
+	 * close frame; server_receive checks and answers 1007 itself */
 	info.options = LWS_SERVER_OPTION_LIBEV |
-	    LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-	    LWS_SERVER_OPTION_VALIDATE_UTF8;
+	    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.user = s;
 	info.fd_limit_per_thread = 0;
+	info.max_http_header_data2 = (unsigned int)cfg->max_header;
+	/* a silent new connection holds a header buffer: drop it in time */
+	info.timeout_secs_ah_idle = (unsigned int)((cfg->handshake_timeout_ms +
+	    999) / 1000);
 	s->ctx = lws_create_context(&info);
 	if (s->ctx == NULL) {
 		*cause = "cannot create the libwebsockets context (is "
@@ -681,13 +809,14 @@ server_create(struct gateway *gw, const struct config *cfg,
 	info.protocols = s->protocols;
 	info.mounts = s->nmounts > 0 ? s->mounts : NULL;
 	info.vhost_name = "torpor";
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.options = 0;
 	if (cfg->listen_unix != NULL)
 		info.options |= LWS_SERVER_OPTION_UNIX_SOCK;
 	else if (strchr(cfg->listen_host, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.keepalive_timeout = 30;
-	info.timeout_secs = 10;
+	info.timeout_secs = (unsigned int)((cfg->handshake_timeout_ms + 999) /
+	    1000);
 	s->vhost = lws_create_vhost(s->ctx, &info);
 	if (s->vhost == NULL) {
 		*cause = "cannot listen (address in use or not available?)";

@@ -25,7 +25,10 @@
 #define SDK_CLOSE_REASON_MAX	123	/* RFC 6455: 125-byte control frame */
 #define SDK_TAG_MAX		256	/* doc/PROTOCOL.md, 3.2 */
 #define SDK_ALARM_MAX		((int64_t)1 << 53)	/* exact in JSON */
+/* Every response says the SDK takes batches. */
+#define SDK_OK_HEAD	"Status: 200 OK\r\n" SDK_EVENT_BATCH_HEADER
 #define SDK_ERROR_HEAD	"Status: 500 Internal Server Error\r\n" \
+			SDK_EVENT_BATCH_HEADER \
 			"Content-Type: text/plain; charset=utf-8\r\n\r\n"
 
 enum sdk_action_type {
@@ -79,13 +82,19 @@ sdk_actions_create(struct sdk_actions **ap)
 }
 
 void
-sdk_actions_reset(struct sdk_actions *a)
+sdk_actions_clear(struct sdk_actions *a)
 {
 	size_t i;
 
 	for (i = 0; i < a->n; i++)
 		free(a->v[i].mem);
 	a->n = 0;
+}
+
+void
+sdk_actions_reset(struct sdk_actions *a)
+{
+	sdk_actions_clear(a);
 	a->out_len = 0;
 	if (a->out_cap > SDK_ACTIONS_OUT_KEEP) {
 		free(a->out);
@@ -109,6 +118,42 @@ size_t
 sdk_actions_count(const struct sdk_actions *a)
 {
 	return a->n;
+}
+
+int
+sdk_actions_next_change(const struct sdk_actions *a, size_t *pos,
+    struct sdk_change *c)
+{
+	const struct sdk_action *act;
+
+	for (; *pos < a->n; (*pos)++) {
+		act = &a->v[*pos];
+		memset(c, 0, sizeof(*c));
+		c->connection = act->target == SDK_TARGET_CONNECTION ?
+		    act->name : NULL;
+		switch (act->type) {
+		case SDK_ACTION_ATTACHMENT:
+			c->type = SDK_CHANGE_ATTACHMENT;
+			c->value = act->data;
+			c->len = act->len;
+			break;
+		case SDK_ACTION_TAGS:
+			c->type = SDK_CHANGE_TAGS;
+			c->tags = act->tags;
+			c->ntags = act->ntags;
+			break;
+		case SDK_ACTION_ALARM:
+			c->type = SDK_CHANGE_ALARM;
+			c->connection = NULL;
+			c->at = act->at;
+			break;
+		default:
+			continue;
+		}
+		(*pos)++;
+		return 1;
+	}
+	return 0;
 }
 
 /* --- queueing ------------------------------------------------------- */
@@ -736,11 +781,10 @@ actions_json_one(cJSON *o, const struct sdk_action *act)
 	return -EINVAL;
 }
 
-static int
-actions_encode_json(struct sdk_actions *a)
+int
+sdk_actions_json(const struct sdk_actions *a, char **text)
 {
 	cJSON *arr = NULL, *o;
-	char *text = NULL;
 	size_t i;
 	int rc = -ENOMEM;
 
@@ -753,17 +797,25 @@ actions_encode_json(struct sdk_actions *a)
 		if ((rc = actions_json_one(o, &a->v[i])) != 0)
 			goto out;
 	}
-	rc = -ENOMEM;
-	if ((text = cJSON_PrintUnformatted(arr)) == NULL)
-		goto out;
+	rc = (*text = cJSON_PrintUnformatted(arr)) != NULL ? 0 : -ENOMEM;
+out:
+	cJSON_Delete(arr);
+	return rc;
+}
+
+static int
+actions_encode_json(struct sdk_actions *a)
+{
+	char *text = NULL;
+	int rc;
+
+	if ((rc = sdk_actions_json(a, &text)) != 0)
+		return rc;
 	if (actions_out_str(a,
 	    "Content-Type: application/vnd.torpor+json\r\n\r\n") != 0 ||
 	    actions_out_str(a, text) != 0)
-		goto out;
-	rc = 0;
-out:
+		rc = -ENOMEM;
 	cJSON_free(text);
-	cJSON_Delete(arr);
 	return rc;
 }
 
@@ -773,7 +825,7 @@ sdk_actions_encode(struct sdk_actions *a, const char **data, size_t *len)
 	int rc;
 
 	a->out_len = 0;
-	if (actions_out_str(a, "Status: 200 OK\r\n") != 0)
+	if (actions_out_str(a, SDK_OK_HEAD) != 0)
 		return -ENOMEM;
 	if (sdk_actions_header_form(a))
 		rc = actions_encode_headers(a);

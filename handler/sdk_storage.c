@@ -11,6 +11,10 @@
  * Pointers handed to the callback stay valid until the event ends:
  * snapshot values live until the read transaction is reset, and buffered
  * entries replaced by a later write are retired, not freed, until then.
+ *
+ * In a batch every event opens a savepoint. An entry written after it
+ * that replaces an earlier event's entry keeps that one as its shadow,
+ * so a rollback swaps the shadows back and drops the event's new keys.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include <lmdb.h>
 
+#include "sdk_batch.h"
 #include "sdk_event.h"
 #include "sdk_storage.h"
 #include "store.h"
@@ -29,6 +34,8 @@
 /* One buffered put or delete: key, NUL, value, NUL in one allocation. */
 struct storage_entry {
 	struct storage_entry	*next;		/* on the retired list */
+	struct storage_entry	*shadow;	/* an earlier savepoint's */
+	unsigned		 sp;		/* savepoint written in */
 	size_t			 key_len;
 	size_t			 val_len;
 	int			 deleted;
@@ -53,6 +60,7 @@ struct sdk_storage {
 	size_t			 nw;
 	size_t			 wcap;
 	struct storage_entry	*retired;
+	unsigned		 sp;		/* current savepoint */
 
 	const char		**tags;		/* torpor_connections scratch */
 	size_t			 tags_cap;
@@ -115,6 +123,52 @@ sdk_storage_pending(const struct sdk_storage *s)
 	return s->nw;
 }
 
+static void
+storage_free_retired(struct sdk_storage *s)
+{
+	struct storage_entry *e;
+
+	while ((e = s->retired) != NULL) {
+		s->retired = e->next;
+		free(e);
+	}
+}
+
+/* Puts an entry no longer buffered on the retired list. */
+static void
+storage_retire(struct sdk_storage *s, struct storage_entry *e)
+{
+	e->shadow = NULL;
+	e->next = s->retired;
+	s->retired = e;
+}
+
+void
+sdk_storage_savepoint(struct sdk_storage *s)
+{
+	storage_free_retired(s);
+	s->sp++;
+}
+
+void
+sdk_storage_rollback(struct sdk_storage *s)
+{
+	struct storage_entry *e, *keep;
+	size_t i, j;
+
+	for (i = j = 0; i < s->nw; i++) {
+		e = s->w[i];
+		if (e->sp == s->sp) {
+			keep = e->shadow;
+			storage_retire(s, e);
+			if ((e = keep) == NULL)
+				continue;
+		}
+		s->w[j++] = e;
+	}
+	s->nw = j;
+}
+
 void
 sdk_storage_end(struct sdk_storage *s)
 {
@@ -124,13 +178,15 @@ sdk_storage_end(struct sdk_storage *s)
 	if (s->rtxn_live)
 		mdb_txn_reset(s->rtxn);
 	s->rtxn_live = 0;
-	for (i = 0; i < s->nw; i++)
-		free(s->w[i]);
-	s->nw = 0;
-	while ((e = s->retired) != NULL) {
-		s->retired = e->next;
-		free(e);
+	for (i = 0; i < s->nw; i++) {
+		while ((e = s->w[i]) != NULL) {
+			s->w[i] = e->shadow;
+			free(e);
+		}
 	}
+	s->nw = 0;
+	s->sp = 0;
+	storage_free_retired(s);
 	if (s->wcap > SDK_STORAGE_KEEP) {
 		free(s->w);
 		s->w = NULL;
@@ -267,6 +323,8 @@ storage_write(torpor_event *ev, const char *key, const void *val,
 	    (e = malloc(sizeof(*e) + klen + len + 2)) == NULL)
 		return -ENOMEM;
 	e->next = NULL;
+	e->shadow = NULL;
+	e->sp = s->sp;
 	e->key_len = klen;
 	e->val_len = len;
 	e->deleted = deleted;
@@ -278,9 +336,16 @@ storage_write(torpor_event *ev, const char *key, const void *val,
 
 	i = storage_find(s, key, klen, &found);
 	if (found) {
-		/* An earlier torpor_get may still point at the old value. */
-		s->w[i]->next = s->retired;
-		s->retired = s->w[i];
+		/*
+		 * An earlier torpor_get may still point at the old value.
+		 * An earlier event's entry stays as the shadow, for a
+		 * rollback; this event's own is retired.
+		 */
+		if (s->w[i]->sp == s->sp) {
+			e->shadow = s->w[i]->shadow;
+			storage_retire(s, s->w[i]);
+		} else
+			e->shadow = s->w[i];
 		s->w[i] = e;
 		return 0;
 	}
@@ -496,6 +561,7 @@ out:
 
 struct storage_conns {
 	struct sdk_storage	*s;
+	const struct sdk_batch	*batch;
 	int			(*fn)(const struct torpor_connection *c,
 				    void *arg);
 	void			*arg;
@@ -548,6 +614,9 @@ storage_conns_step(const char *object, const char *id, const char *json,
 			w->s->tags[c.ntags++] = t->valuestring;
 	}
 	c.tags = w->s->tags;
+	/* What earlier events of a batch changed, as the registry would. */
+	if (w->batch != NULL)
+		sdk_batch_patch(w->batch, &c);
 	rc = w->fn(&c, w->arg);
 out:
 	cJSON_Delete(rec);
@@ -586,6 +655,7 @@ torpor_connections(torpor_event *ev,
 	if (ev == NULL || fn == NULL)
 		return -EINVAL;
 	w.s = sdk_event_storage(ev);
+	w.batch = sdk_event_batch(ev);
 	w.fn = fn;
 	w.arg = arg;
 	if ((rc = storage_gateway(w.s, ev)) != 0)

@@ -5,6 +5,10 @@
  * read-only snapshot per event, buffers torpor_put/torpor_delete in
  * memory, and commits the buffer in one write transaction when the
  * callback succeeded. torpor_connections reads the gateway's registry.
+ *
+ * A batch shares one snapshot and one buffer among its events, with a
+ * savepoint before each: a failed event's writes are rolled back alone,
+ * and the successful ones are committed together at the end.
  */
 #ifndef SDK_STORAGE_H
 #define SDK_STORAGE_H
@@ -30,7 +34,19 @@ int	sdk_storage_commit(struct sdk_storage *s, const torpor_event *ev,
 	    const char **cause);
 
 /*
- * Ends the event: drops the write buffer (committed or not) and every
+ * Batches: starts the next event's savepoint. Pointers handed to the
+ * previous callback become invalid (its entries replaced since are
+ * freed).
+ */
+void	sdk_storage_savepoint(struct sdk_storage *s);
+/*
+ * Discards the writes made since the last savepoint, bringing back what
+ * they replaced; earlier events' writes stay buffered.
+ */
+void	sdk_storage_rollback(struct sdk_storage *s);
+
+/*
+ * Ends the event (or the batch): drops the write buffer (committed or not) and every
  * pointer handed out, and resets the read transactions so no snapshot is
  * held between events. The envs stay open.
  */

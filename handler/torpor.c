@@ -8,6 +8,11 @@
  * before the commit, so nothing can fail after the writes are durable,
  * and it is written only after the commit succeeded, so no action of an
  * event whose writes were lost ever reaches the gateway.
+ *
+ * A batch (doc/PROTOCOL.md, 10) takes the same steps with the callbacks
+ * run one by one in between: each event's writes behind a savepoint (a
+ * failed event's are rolled back alone), each event's element of the
+ * response encoded as soon as it returns, one commit for all of them.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +23,7 @@
 #include <fcgiapp.h>
 
 #include "sdk_actions.h"
+#include "sdk_batch.h"
 #include "sdk_event.h"
 #include "sdk_storage.h"
 #include "store.h"
@@ -30,6 +36,7 @@
 struct torpor_sdk {
 	struct sdk_actions	*actions;
 	struct sdk_storage	*storage;
+	struct sdk_batch	*batch;
 	torpor_event		*ev;
 };
 
@@ -37,9 +44,11 @@ static void
 torpor_sdk_free(struct torpor_sdk *sdk)
 {
 	sdk_event_free(sdk->ev);
+	sdk_batch_free(sdk->batch);
 	sdk_storage_free(sdk->storage);
 	sdk_actions_free(sdk->actions);
 	sdk->ev = NULL;
+	sdk->batch = NULL;
 	sdk->storage = NULL;
 	sdk->actions = NULL;
 }
@@ -52,8 +61,9 @@ torpor_sdk_init(struct torpor_sdk *sdk)
 	memset(sdk, 0, sizeof(*sdk));
 	if ((rc = sdk_actions_create(&sdk->actions)) != 0 ||
 	    (rc = sdk_storage_create(&sdk->storage)) != 0 ||
-	    (rc = sdk_event_create(&sdk->ev, sdk->actions,
-	    sdk->storage)) != 0)
+	    (rc = sdk_batch_create(&sdk->batch)) != 0 ||
+	    (rc = sdk_event_create(&sdk->ev, sdk->actions, sdk->storage,
+	    sdk->batch)) != 0)
 		torpor_sdk_free(sdk);
 	return rc;
 }
@@ -87,33 +97,32 @@ static const char *const torpor_callback_failed[] = {
 };
 
 /*
- * Runs one decoded request (params envp, body_len payload bytes already in
- * the event's buffer) and points *out at the response to write, valid
- * until torpor_forget. Storage is committed or discarded on return.
+ * Runs the single event of a loaded request and points *out at the
+ * response. Storage is committed or left for sdk_storage_end.
  */
 static void
-torpor_process(struct torpor_sdk *sdk, const struct torpor_handlers *h,
-    void *user, char **envp, size_t body_len, const char **out, size_t *len)
+torpor_process_one(struct torpor_sdk *sdk, const struct torpor_handlers *h,
+    void *user, const char **out, size_t *len)
 {
 	torpor_callback_fn cb;
 	const char *cause = NULL;
 	int rc;
 
-	rc = sdk_event_load(sdk->ev, envp, body_len, &cause);
+	rc = sdk_event_select(sdk->ev, 0, &cause);
 	if (rc == -ENOTSUP) {
 		/* An event type newer than this SDK: acknowledge it. */
 		rc = sdk_actions_encode(sdk->actions, out, len);
 	} else if (rc != 0) {
 		sdk_actions_encode_error(sdk->actions, "bad request",
 		    cause != NULL ? cause : torpor_strerror(rc), out, len);
-		goto done;
+		return;
 	} else {
 		cb = torpor_callback(h, torpor_event_type(sdk->ev));
 		if (cb != NULL && (rc = cb(sdk->ev, user)) < 0) {
 			sdk_actions_encode_error(sdk->actions,
 			    torpor_callback_failed[torpor_event_type(sdk->ev)],
 			    torpor_strerror(rc), out, len);
-			goto done;
+			return;
 		}
 		rc = sdk_actions_encode(sdk->actions, out, len);
 	}
@@ -121,12 +130,99 @@ torpor_process(struct torpor_sdk *sdk, const struct torpor_handlers *h,
 		sdk_actions_encode_error(sdk->actions,
 		    "cannot encode the response", torpor_strerror(rc), out,
 		    len);
-		goto done;
+		return;
 	}
 	if ((rc = sdk_storage_commit(sdk->storage, sdk->ev, &cause)) != 0)
 		sdk_actions_encode_error(sdk->actions, cause,
 		    torpor_strerror(rc), out, len);
-done:
+}
+
+/*
+ * Runs event i of a batch and appends its element to the response. A
+ * failed event is an element of its own; only what stops the whole
+ * batch (no memory) is returned.
+ */
+static int
+torpor_batch_event(struct torpor_sdk *sdk, const struct torpor_handlers *h,
+    void *user, size_t i)
+{
+	enum torpor_event_type type;
+	torpor_callback_fn cb;
+	const char *cause = NULL;
+	int rc;
+
+	sdk_storage_savepoint(sdk->storage);
+	if ((rc = sdk_event_select(sdk->ev, i, &cause)) == 0)
+		rc = sdk_batch_view(sdk->batch, sdk->ev);
+	if (rc == -ENOTSUP)
+		return sdk_batch_add(sdk->batch, sdk->actions);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc != 0)
+		return sdk_batch_add_error(sdk->batch, "bad request",
+		    cause != NULL ? cause : torpor_strerror(rc));
+	type = torpor_event_type(sdk->ev);
+	cb = torpor_callback(h, type);
+	if (cb != NULL && (rc = cb(sdk->ev, user)) < 0) {
+		sdk_storage_rollback(sdk->storage);
+		return sdk_batch_add_error(sdk->batch,
+		    torpor_callback_failed[type], torpor_strerror(rc));
+	}
+	if ((rc = sdk_batch_apply(sdk->batch, sdk->ev, sdk->actions)) != 0)
+		return rc;
+	return sdk_batch_add(sdk->batch, sdk->actions);
+}
+
+/* Runs every event of a loaded batch, then commits once. */
+static void
+torpor_process_batch(struct torpor_sdk *sdk, const struct torpor_handlers *h,
+    void *user, const char **out, size_t *len)
+{
+	const char *cause = NULL;
+	size_t i, n = sdk_event_count(sdk->ev);
+	int rc;
+
+	if ((rc = sdk_batch_begin(sdk->batch)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		rc = torpor_batch_event(sdk, h, user, i);
+		/* The event's actions are in its element, or dropped. */
+		sdk_actions_clear(sdk->actions);
+		if (rc != 0)
+			goto fail;
+	}
+	if ((rc = sdk_batch_end(sdk->batch, out, len)) != 0)
+		goto fail;
+	/* A failed commit fails every event: a whole-response 500. */
+	if ((rc = sdk_storage_commit(sdk->storage, sdk->ev, &cause)) != 0)
+		sdk_actions_encode_error(sdk->actions, cause,
+		    torpor_strerror(rc), out, len);
+	return;
+fail:
+	sdk_actions_encode_error(sdk->actions, "cannot encode the response",
+	    torpor_strerror(rc), out, len);
+}
+
+/*
+ * Runs one request (params envp, body_len payload bytes already in the
+ * event's buffer) and points *out at the response to write, valid until
+ * torpor_forget. Storage is committed or discarded on return.
+ */
+static void
+torpor_process(struct torpor_sdk *sdk, const struct torpor_handlers *h,
+    void *user, char **envp, size_t body_len, const char **out, size_t *len)
+{
+	const char *cause = NULL;
+	int rc;
+
+	sdk_batch_reset(sdk->batch);
+	if ((rc = sdk_event_load(sdk->ev, envp, body_len, &cause)) != 0)
+		sdk_actions_encode_error(sdk->actions, "bad request",
+		    cause != NULL ? cause : torpor_strerror(rc), out, len);
+	else if (sdk_event_batched(sdk->ev))
+		torpor_process_batch(sdk, h, user, out, len);
+	else
+		torpor_process_one(sdk, h, user, out, len);
 	/* Discards uncommitted writes and releases the snapshot now. */
 	sdk_storage_end(sdk->storage);
 }
@@ -136,6 +232,7 @@ static void
 torpor_forget(struct torpor_sdk *sdk)
 {
 	sdk_actions_reset(sdk->actions);
+	sdk_batch_reset(sdk->batch);
 	sdk_event_reset(sdk->ev);
 }
 

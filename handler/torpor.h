@@ -10,6 +10,11 @@
  * Nothing a callback queues reaches a client unless the callback returns 0
  * and the commit succeeds.
  *
+ * Events that queued up may arrive in one request (a batch); callbacks
+ * still run one event at a time, in order, each seeing the earlier
+ * events' writes, attachments, tags and alarm, and the successful
+ * events' writes are committed together after the last one.
+ *
  * Conventions: functions return 0 or a negative errno-style code
  * (torpor_strerror describes it); pointers returned by accessors belong to
  * the event and stay valid until the callback returns.
@@ -73,13 +78,17 @@ TORPOR_API const char *torpor_object(const torpor_event *ev);
 TORPOR_API const char *torpor_connection_id(const torpor_event *ev);
 /*
  * The connection's attachment as the gateway sent it (before any change
- * this event queued); "" when none. *len (if not NULL) gets its length.
+ * this event queued; in a batch, after those of the earlier events); ""
+ * when none. *len (if not NULL) gets its length. Tags likewise.
  */
 TORPOR_API const char *torpor_attachment(const torpor_event *ev, size_t *len);
 /* Number of the connection's tags, and tag i (NULL when out of range). */
 TORPOR_API size_t torpor_tag_count(const torpor_event *ev);
 TORPOR_API const char *torpor_tag(const torpor_event *ev, size_t i);
-/* Any FastCGI parameter by name (e.g. "REMOTE_ADDR"), or NULL. */
+/*
+ * Any FastCGI parameter by name (e.g. "REMOTE_ADDR"), or NULL. In a
+ * batch, the event's own value (REMOTE_ADDR_i for event i).
+ */
 TORPOR_API const char *torpor_param(const torpor_event *ev, const char *name);
 /* The message payload (message events; may contain NUL bytes). */
 TORPOR_API const void *torpor_payload(const torpor_event *ev, size_t *len);
@@ -87,7 +96,10 @@ TORPOR_API const void *torpor_payload(const torpor_event *ev, size_t *len);
 TORPOR_API int torpor_is_binary(const torpor_event *ev);
 /* Open sockets of the object when the event was sent. */
 TORPOR_API int torpor_connection_count(const torpor_event *ev);
-/* The object's alarm in ms since the epoch, or -1 when none is set. */
+/*
+ * The object's alarm in ms since the epoch, or -1 when none is set (in a
+ * batch, as the earlier events left it).
+ */
 TORPOR_API int64_t torpor_alarm(const torpor_event *ev);
 /* Alarm events: how many failed runs preceded this one. */
 TORPOR_API int torpor_alarm_retry(const torpor_event *ev);
@@ -183,8 +195,9 @@ struct torpor_connection {
 
 /*
  * Calls fn for each open connection of the event's object, as the gateway
- * recorded them before sending this event. Pointers are valid during the
- * call only. fn returning non-zero stops the walk and that value is
+ * recorded them before sending this event (in a batch, with the
+ * attachments and tags the earlier events set). Pointers are valid during
+ * the call only. fn returning non-zero stops the walk and that value is
  * returned.
  */
 TORPOR_API int torpor_connections(torpor_event *ev,

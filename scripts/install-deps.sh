@@ -24,6 +24,10 @@ PACKAGES=(
 )
 if [ "$runtime_only" -eq 0 ]; then
 	PACKAGES+=(nginx chromium)
+	# examples/php and tests/e2e/test_php.py: php-fpm runs the PHP
+	# handler, the CLI checks it; FFI (the alarm's LMDB reads) is in
+	# php8.2-common. No php8.2-dba: its lmdb handler cannot open named DBs.
+	PACKAGES+=(php8.2-fpm php8.2-cli)
 fi
 
 missing=()

@@ -1106,8 +1106,15 @@ def ws_accept(key):
 _tests = []
 
 
-def test(name=None, timeout=120):
-    """Registers a test: @test, @test("name") or @test("name", timeout=S)."""
+_todo = {}              # test function -> why it is known to fail
+
+
+def test(name=None, timeout=120, todo=None):
+    """
+    Registers a test: @test, @test("name") or @test("name", timeout=S).
+    todo="why": a known, documented gap; the TAP line carries "# TODO why",
+    so a failure counts as expected (XFAIL) and a pass as news (XPASS).
+    """
     if callable(name):
         fn = name
         _tests.append((fn.__name__.replace("_", " "), fn, timeout))
@@ -1115,6 +1122,8 @@ def test(name=None, timeout=120):
 
     def deco(fn):
         _tests.append((name or fn.__name__.replace("_", " "), fn, timeout))
+        if todo:
+            _todo[fn] = todo
         return fn
     return deco
 
@@ -1199,12 +1208,13 @@ def run():
                     gw.stop()
                 except Exception:
                     pass
+        todo = " # TODO %s" % _todo[fn] if fn in _todo else ""
         if result == "ok":
-            print("ok %d - %s" % (i, name))
+            print("ok %d - %s%s" % (i, name, todo))
         elif result == "skip":
             print("ok %d - %s # SKIP %s" % (i, name, detail))
         else:
-            print("not ok %d - %s" % (i, name))
+            print("not ok %d - %s%s" % (i, name, todo))
             comment(detail.rstrip())
             for gw in _gateways:
                 grew = sizes.get(id(gw)) != (gw.log_path, gw.log_size())

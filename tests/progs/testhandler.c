@@ -10,6 +10,9 @@
  *   "get"          replies "n=N v=VERSION" without writing
  *   "alarm MS"     sets the object's alarm MS from now, replies "ok"
  *   "remote"       replies "remote=ADDR", ADDR the REMOTE_ADDR it was given
+ *   "fail"         increments "n" like "inc", then fails (-EIO): the write
+ *                  must be lost and the connection closed with 1011
+ *   "tags N L"     gives the connection N tags of L bytes each, replies "ok"
  *   anything else  replies "v=VERSION " followed by the text
  * Environment:
  *   TESTHANDLER_LOG        append one line per close and alarm event
@@ -54,6 +57,30 @@ testhandler_counter(torpor_event *ev)
 	return atol(num);
 }
 
+/* "N L": N distinct tags of L bytes, to probe the gateway's tag limits. */
+static int
+testhandler_tags(torpor_event *ev, const char *arg)
+{
+	char		 tagbuf[32][512];
+	const char	*tags[32];
+	long		 n, l, i;
+	int		 rc;
+
+	n = strtol(arg, (char **)&arg, 10);
+	l = strtol(arg, NULL, 10);
+	if (n < 1 || n > 32 || l < 4 || l >= 512)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		memset(tagbuf[i], 'x', (size_t)l);
+		snprintf(tagbuf[i], 4, "%03ld", i);
+		tagbuf[i][3] = 'x';
+		tagbuf[i][l] = '\0';
+		tags[i] = tagbuf[i];
+	}
+	rc = torpor_set_tags(ev, NULL, tags, (size_t)n);
+	return rc;
+}
+
 static int
 on_message(torpor_event *ev, void *user)
 {
@@ -70,11 +97,20 @@ on_message(torpor_event *ev, void *user)
 		if (torpor_put(ev, "n", num, strlen(num)) != 0)
 			return -EIO;
 		snprintf(out, sizeof out, "n=%ld v=%d", n, TESTHANDLER_VERSION);
+	} else if (len == 4 && memcmp(text, "fail", 4) == 0) {
+		n = testhandler_counter(ev) + 1;
+		snprintf(num, sizeof num, "%ld", n);
+		torpor_put(ev, "n", num, strlen(num));
+		return -EIO;
 	} else if (len == 3 && memcmp(text, "get", 3) == 0) {
 		snprintf(out, sizeof out, "n=%ld v=%d", testhandler_counter(ev),
 		    TESTHANDLER_VERSION);
 	} else if (len > 6 && memcmp(text, "alarm ", 6) == 0) {
 		torpor_set_alarm(ev, torpor_now_ms() + atol(text + 6));
+		snprintf(out, sizeof out, "ok");
+	} else if (len > 5 && memcmp(text, "tags ", 5) == 0) {
+		if (testhandler_tags(ev, text + 5) != 0)
+			return -EINVAL;
 		snprintf(out, sizeof out, "ok");
 	} else if (len == 6 && memcmp(text, "remote", 6) == 0) {
 		addr = torpor_param(ev, "REMOTE_ADDR");

@@ -507,9 +507,10 @@ gateway_done(void *req_arg, const struct pool_result *res, void *arg)
 	} else
 		metrics_error(gw->metrics, strstr(res->cause, "timeout") != NULL ?
 		    METRICS_ERR_HANDLER_TIMEOUT : METRICS_ERR_HANDLER_FAILED);
-	if (k == 1)
+	if (k == 1 && (rc != 0 || !response_is_batch(r)))
 		gateway_finish(gw, first, rc == 0 ? r : NULL, cause);
 	else {
+		/* a batch, or one event answered in the batch form anyway */
 		if (rc == 0 && r->status >= 200 && r->status < 300)
 			rc = response_batch(r, k, alarm_now_ms(), &gw->limits,
 			    entries, &cause);

@@ -96,7 +96,7 @@ log_output(const char *p, size_t len)
 }
 
 /* Formats one line and writes it; tag is the level column. */
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vline(const char *tag, const char *func, const char *fmt, va_list ap)
 {
 	char		 stack_msg[LOG_STACK_LINE], stack_line[LOG_STACK_LINE];
@@ -158,9 +158,12 @@ log_vline(const char *tag, const char *func, const char *fmt, va_list ap)
 			line[n++] = '\\';
 			line[n++] = (char)c;
 		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(line + n, need - n, log_fmt == LOG_FORMAT_JSON ?
-			    "\\u%04x" : "\\x%02x", c);
-			n += log_fmt == LOG_FORMAT_JSON ? 6 : 4;
+			if (log_fmt == LOG_FORMAT_JSON)
+				n += (size_t)snprintf(line + n, need - n,
+				    "\\u%04x", c);
+			else
+				n += (size_t)snprintf(line + n, need - n,
+				    "\\x%02x", c);
 		} else
 			line[n++] = (char)c;
 	}

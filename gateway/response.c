@@ -515,11 +515,17 @@ response_batch_entry(const cJSON *item, int64_t now_ms,
 		err = actions_parse_array(&ctx.act, actions);
 out:
 	if (err != 0) {
+		/*
+		 * Only this event fails, as it would have alone: the handler
+		 * committed the others' writes, so their actions must apply.
+		 */
 		response_free(&ctx.rf->pub);
 		*cause = ctx.act.cause;
-	} else
-		*out = &ctx.rf->pub;
-	return err;
+		ctx.rf = xcalloc(1, sizeof *ctx.rf);
+		ctx.rf->pub.status = 502;
+	}
+	*out = &ctx.rf->pub;
+	return 0;
 }
 
 int

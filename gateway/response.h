@@ -92,9 +92,11 @@ const char *response_reason(const struct response *r);
  * A batch answer (Content-Type: application/vnd.torpor-batch+json) has no
  * actions of its own: response_batch parses its body, which must be a
  * JSON array of k objects {"status":N,"actions":[...]}, into entries[0..k)
- * (each freed with response_free). The body stays in the data given to
- * response_parse, which must still be valid. Returns 0 or RESPONSE_E*
- * with *cause set; on failure no entry is left allocated.
+ * (each freed with response_free). An entry that is invalid or breaks a
+ * limit becomes status 502 (that event fails, the others stand). The body
+ * stays in the data given to response_parse, which must still be valid.
+ * Returns 0, or RESPONSE_E* with *cause set when the body is not such an
+ * array; then no entry is left allocated.
  */
 int	response_batch(const struct response *r, size_t k, int64_t now_ms,
 	    const struct response_limits *limits, struct response **entries,

@@ -450,6 +450,47 @@ test_header_order(void)
 	response_free(r);
 }
 
+/* A batch answer: one result per event; a bad element fails alone. */
+static void
+test_batch_answer(void)
+{
+	static const char big[] =
+	    "Content-Type: application/vnd.torpor-batch+json\r\n\r\n"
+	    "[{\"status\":200,\"actions\":[{\"action\":\"send\","
+	    "\"text\":\"one\"}]},"
+	    "{\"status\":500,\"error\":\"boom\"},"
+	    "{\"status\":200,\"actions\":[{\"action\":\"tags\","
+	    "\"tags\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\","
+	    "\"h\",\"i\",\"j\",\"k\"]}]},"
+	    "{\"nostatus\":1}]";
+	struct response	*r, *e[4];
+	const char	*cause = NULL;
+
+	r = parse(big);
+	ok(r != NULL && response_is_batch(r) && r->nactions == 0,
+	    "batch answer: parsed, no actions of its own");
+	ok(r != NULL && response_batch(r, 4, NOW, &limits, e, &cause) == 0 &&
+	    e[0]->status == 200 && e[0]->nactions == 1 &&
+	    send_is(e[0], 0, "one", 3, 0) && e[1]->status == 500 &&
+	    e[2]->status == 502 && e[3]->status == 502,
+	    "batch answer: ok, failed, over the tag limit and invalid "
+	    "elements each stand alone");
+	if (r != NULL && e[0] != NULL) {
+		response_free(e[0]);
+		response_free(e[1]);
+		response_free(e[2]);
+		response_free(e[3]);
+	}
+	ok(r != NULL && response_batch(r, 3, NOW, &limits, e, &cause) != 0,
+	    "batch answer with the wrong number of elements fails whole");
+	response_free(r);
+	r = parse("Content-Type: application/vnd.torpor-batch+json\r\n\r\n"
+	    "{}");
+	ok(r != NULL && response_batch(r, 1, NOW, &limits, e, &cause) != 0,
+	    "batch answer that is not an array fails whole");
+	response_free(r);
+}
+
 static void
 test_actions_example(void)
 {
@@ -761,6 +802,7 @@ main(void)
 	test_close();
 	test_alarm();
 	test_batch();
+	test_batch_answer();
 	test_header_order();
 	test_actions_example();
 	test_actions_more();

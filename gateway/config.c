@@ -91,6 +91,7 @@ enum {
 	OPT_MAX_TAGS,
 	OPT_MAX_TAG_BYTES,
 	OPT_HANDLER_PARAM,
+	OPT_USER,
 };
 
 struct config_opt {
@@ -139,6 +140,9 @@ static const struct config_opt config_opts[] = {
 	{ .name = "handler-param", .arg = "NAME=VALUE", .id = OPT_HANDLER_PARAM,
 	  .help = "a FastCGI param sent with every request (PHP-FPM\n"
 	      "needs SCRIPT_FILENAME); repeatable" },
+	{ .name = "user", .arg = "NAME", .id = OPT_USER,
+	  .help = "started as root: run handler processes as this\n"
+	      "user (and its group); default: as the gateway" },
 	{ .name = "handler-conns", .arg = "N", .id = OPT_HANDLER_CONNS,
 	  .help = "external mode: connections (requests in flight)\n"
 	      "to the FastCGI server",
@@ -765,6 +769,10 @@ config_option(struct config *cfg, int c, const char *arg)
 		return config_add_proxy(cfg, arg);
 	case OPT_ADMIN_ALLOW:
 		return config_add_admin(cfg, arg);
+	case OPT_USER:
+		free(cfg->user);
+		cfg->user = xstrdup(arg);
+		return 0;
 	case OPT_HANDLER_PARAM:
 		if (strchr(arg, '=') == NULL || arg[0] == '=' ||
 		    strncmp(arg, "TORPOR_", 7) == 0) {
@@ -888,6 +896,7 @@ config_free(struct config *cfg)
 	free(cfg->listen_host);
 	free(cfg->listen_unix);
 	free(cfg->handler_addr);
+	free(cfg->user);
 	for (i = 0; i < cfg->ntrusted_proxies; i++)
 		free(cfg->trusted_proxies[i]);
 	free(cfg->trusted_proxies);

@@ -24,6 +24,7 @@ struct config {
 	size_t		 ntrusted_proxies;
 	/* --handler-addr unix:PATH|tcp:HOST:PORT: external mode, or NULL */
 	char		*handler_addr;
+	char		*user;			/* --user NAME: handlers run as */
 	/* --handler-param NAME=VALUE, repeatable: fixed params per request */
 	char		**handler_params;
 	size_t		 nhandler_params;

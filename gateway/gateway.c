@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -459,6 +460,13 @@ gateway_finish(struct gateway *gw, struct event *ev, struct response *r,
 	} else if (r != NULL) {
 		metrics_error(gw->metrics, METRICS_ERR_HANDLER_STATUS);
 		cause = "handler answered with a non-2xx status";
+		/* the body of an error answer usually says why: log it */
+		if (r->nactions > 0 && r->actions[0].type == ACTION_SEND &&
+		    !r->actions[0].binary)
+			log_warn("object=%s: handler status %d: %.*s",
+			    object_name(o), r->status,
+			    (int)(r->actions[0].len > 300 ? 300 :
+			    r->actions[0].len), r->actions[0].data);
 	}
 	if (ok == 1 && ev->type == EVENT_CONNECT && ev->conn != NULL)
 		conn_set_accepted(ev->conn);	/* a member of the object now */
@@ -724,6 +732,52 @@ out:
 	return rc;
 }
 
+/*
+ * --user: who handlers run as. The store is handed to that user (the
+ * handlers write the state env and register as readers of the gateway
+ * env); the run dir stays root's, 0700: a handler gets its socket as fd 0
+ * and never needs the path.
+ */
+static int
+gateway_user(struct gateway *gw, uid_t *uid, gid_t *gid)
+{
+	static const char *const files[] = { "", "/data.mdb", "/lock.mdb" };
+	const char	*dirs[2] = { gw->state_dir, gw->gateway_dir };
+	struct passwd	*pw;
+	char		*path;
+	size_t		 i, j;
+
+	if (geteuid() != 0) {
+		log_error("--user %s needs the gateway to start as root",
+		    gw->cfg->user);
+		return -EPERM;
+	}
+	if ((pw = getpwnam(gw->cfg->user)) == NULL) {
+		log_error("--user %s: no such user", gw->cfg->user);
+		return -ENOENT;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (chown(gw->cfg->store_dir, *uid, *gid) < 0)
+		goto fail;
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++) {
+			xasprintf(&path, "%s%s", dirs[i], files[j]);
+			if (chown(path, *uid, *gid) < 0 && errno != ENOENT) {
+				free(path);
+				goto fail;
+			}
+			free(path);
+		}
+	log_info("handlers run as user %s (uid %ld, gid %ld)", gw->cfg->user,
+	    (long)*uid, (long)*gid);
+	return 0;
+fail:
+	log_error("--user %s: cannot hand the store %s over: %s",
+	    gw->cfg->user, gw->cfg->store_dir, strerror(errno));
+	return -errno;
+}
+
 static int
 gateway_setup(struct gateway *gw)
 {
@@ -787,6 +841,11 @@ gateway_setup(struct gateway *gw)
 	gw->registry = registry_create(gw->genv, &gw->dbs);
 	gw->objects = objects_create(gw->genv, &gw->dbs);
 	memset(&pc, 0, sizeof pc);
+	pc.uid = (uid_t)-1;
+	pc.gid = (gid_t)-1;
+	if (cfg->user != NULL &&
+	    (rc = gateway_user(gw, &pc.uid, &pc.gid)) != 0)
+		return rc;
 	pc.argv = cfg->handler_argv;
 	pc.addr = cfg->handler_addr;
 	pc.run_dir = cfg->run_dir;

@@ -16,6 +16,8 @@
  * or reaped, and a failed connection only fails its request.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -224,13 +226,98 @@ proc_listen(const char *path)
 	return fd;
 }
 
+/* The signals a handler must see with their default action. */
+static void
+proc_default_signals(sigset_t *dfl)
+{
+	sigemptyset(dfl);
+	sigaddset(dfl, SIGPIPE);
+	sigaddset(dfl, SIGTERM);
+	sigaddset(dfl, SIGINT);
+	sigaddset(dfl, SIGHUP);
+	sigaddset(dfl, SIGCHLD);
+}
+
+/* posix_spawn with fd as the handler's fd 0. Returns 0 or an errno. */
+static int
+proc_spawn(struct pool *p, int fd, pid_t *pid)
+{
+	posix_spawn_file_actions_t	fa;
+	posix_spawnattr_t		attr;
+	sigset_t			none, dfl;
+	int				rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, 0);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	proc_default_signals(&dfl);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr,
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(pid, p->cfg.argv[0], &fa, &attr, p->cfg.argv,
+	    environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return rc;
+}
+
+/*
+ * --user: fork, drop to the user's uid and gid (no supplementary groups),
+ * exec the handler directly (never a shell). posix_spawn cannot change
+ * the user. A close-on-exec pipe brings back the errno of a failed exec.
+ * Returns 0 or an errno.
+ */
+static int
+proc_exec_as(struct pool *p, int fd, pid_t *pid)
+{
+	sigset_t	none, dfl;
+	int		pipefd[2], err = 0, i;
+	ssize_t		n;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return errno;
+	sigemptyset(&none);
+	proc_default_signals(&dfl);
+	*pid = fork();
+	if (*pid < 0) {
+		err = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return err;
+	}
+	if (*pid == 0) {
+		/* the child: async-signal-safe calls only */
+		for (i = 1; i < NSIG; i++)
+			if (sigismember(&dfl, i) == 1)
+				signal(i, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(fd, 0) < 0 || setgroups(0, NULL) < 0 ||
+		    setgid(p->cfg.gid) < 0 || setuid(p->cfg.uid) < 0 ||
+		    (execve(p->cfg.argv[0], p->cfg.argv, environ), 1)) {
+			err = errno;
+			n = write(pipefd[1], &err, sizeof err);
+			(void)n;
+		}
+		_exit(127);
+	}
+	close(pipefd[1]);
+	do
+		n = read(pipefd[0], &err, sizeof err);
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (n == (ssize_t)sizeof err) {
+		waitpid(*pid, NULL, 0);
+		return err;
+	}
+	return 0;
+}
+
 /* Starts one handler with its own listening socket as fd 0. */
 static int
 pool_spawn(struct pool *p, unsigned int gen, struct proc **out)
 {
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 attr;
-	sigset_t			 none, dfl;
 	struct proc			*pr;
 	char				*path = NULL;
 	int				 fd = -1, rc;
@@ -246,24 +333,10 @@ pool_spawn(struct pool *p, unsigned int gen, struct proc **out)
 		free(path);
 		return rc;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fd, 0);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGHUP);
-	sigaddset(&dfl, SIGCHLD);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr,
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, p->cfg.argv[0], &fa, &attr, p->cfg.argv,
-	    environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	if (p->cfg.uid != (uid_t)-1)
+		rc = proc_exec_as(p, fd, &pid);
+	else
+		rc = proc_spawn(p, fd, &pid);
 	close(fd);
 	if (rc != 0) {
 		log_error("cannot start handler %s: %s",

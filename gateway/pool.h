@@ -23,6 +23,8 @@ struct lws_vhost;
 struct pool_config {
 	char *const	*argv;		/* handler command, NULL-terminated */
 	const char	*addr;		/* external mode: FastCGI server address */
+	uid_t		 uid;		/* --user: run handlers as; -1: as we are */
+	gid_t		 gid;
 	const char	*run_dir;
 	int		 min;
 	int		 max;

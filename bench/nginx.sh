@@ -169,9 +169,9 @@ wait_port() {
 
 # start_gateway DIR: sets GW_PID and GW_PORT.
 start_gateway() {
-	local dir=$1 tries
+	local dir=$1
 	mkdir -p "$dir/run" "$dir/store"
-	for tries in 1 2 3; do
+	for _ in 1 2 3; do
 		GW_PORT=$(pick_port) || die "no free port"
 		"$GATEWAY" --listen "127.0.0.1:$GW_PORT" --run-dir "$dir/run" \
 		    --store "$dir/store" "${GATEWAY_OPTS[@]}" \
@@ -202,12 +202,12 @@ sys.stdout.write(test_nginx.example_config(int(sys.argv[2]),
 # example included in http {}, as test_nginx.py's Nginx class runs it; sets
 # NGX_PID and NGX_PORT.
 start_nginx() {
-	local p=$1 up=$2 tries k temp=
+	local p=$1 up=$2 k temp=
 	mkdir -p "$p/tmp"
 	for k in client_body proxy fastcgi uwsgi scgi; do
 		temp+="    ${k}_temp_path $p/tmp/$k;"$'\n'
 	done
-	for tries in 1 2 3; do
+	for _ in 1 2 3; do
 		NGX_PORT=$(pick_port) || die "no free port"
 		example_config "$NGX_PORT" "$up" >"$p/torpor.conf" ||
 		    die "rewriting examples/nginx/torpor.conf failed"
@@ -354,7 +354,7 @@ echo "command: BUILDDIR=$BUILDDIR ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARM
 echo "gateway: $GATEWAY ${GATEWAY_OPTS[*]}"
 echo "nginx: $NGINX ($("$NGINX" -v 2>&1 | sed 's/^nginx version: //')), worker_processes $NGINX_WORKERS, examples/nginx/torpor.conf (TCP upstream)"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-echo "run: rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s closed loop c=$(echo $CONNS | tr ' ' ,) date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "run: rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s closed loop c=${CONNS// /,} date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 start=$SECONDS
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	if ((ROUND % 2)); then order="direct nginx"; else order="nginx direct"; fi

@@ -544,8 +544,8 @@ print_targets() {
 	    "$(tratio store_none_rate baseline c100_rate)" ">=" 0.35 ">= 0.35" \
 	    "%.2f"
 	target "storage c=100 msg/s, group / none" \
-	    "$(tratio store_group_rate torpor store_none_rate)" ">=" 0.8 ">= 0.8" \
-	    "%.2f"
+	    "$(tratio store_group_rate torpor store_none_rate)" ">=" 0.8 \
+	    ">= 0.8" "%.2f"
 }
 
 # --- main ----------------------------------------------------------------------
@@ -570,7 +570,8 @@ model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "machine: nproc=$(nproc) cpu=\"${model:-unknown}\" kernel=$(uname -r)"
 echo "gateway: $GATEWAY ${GATEWAY_OPTS[*]}"
 echo "handler: $HANDLER"
-echo "storage workload: $STOREHANDLER, --route '/rooms/*', c=100 over $STORE_OBJECTS objects, durability none, group, full"
+echo "storage workload: $STOREHANDLER, --route '/rooms/*'," \
+    "c=100 over $STORE_OBJECTS objects, durability $DURABILITIES"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 echo "run: rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s wake_rounds=$WAKE_ROUNDS connect_parallel=$CONNECT_PARALLEL date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 start=$SECONDS
@@ -593,7 +594,8 @@ print_table
 echo
 targets=$(print_targets)
 echo "$targets"
-echo "targets met: $(grep -c '| met ' <<<"$targets") of $(($(wc -l <<<"$targets") - 2))"
+echo "targets met: $(grep -c '| met ' <<<"$targets")" \
+    "of $(($(wc -l <<<"$targets") - 2))"
 # warnings and errors of every gateway run, either log format
 pattern=' (WARN|ERROR) |level=(warn|error) '
 n=$(cat "$TMP"/torpor-*/gateway.log "$TMP"/store-*/gateway.log 2>/dev/null |

@@ -23,7 +23,7 @@
 
 #include <torpor.h>
 
-#define KEY_MAX		64	/* "count:" or "last:" and a 36-byte id */
+#define KEY_MAX		64	/* "count:" or "last:", a 36-byte id */
 #define REPLY_MAX	192
 #define COUNT_DIGITS	20	/* the most a 64-bit counter needs */
 
@@ -98,8 +98,9 @@ on_message(torpor_event *ev, void *user)
 	rc = torpor_get(ev, last_key, &last, &last_len);
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
+	/* the keys are written together: one without the other was lost */
 	if ((rc == 0) != (count > 0))
-		return -EIO;	/* one key without the other: a lost write */
+		return -EIO;
 	if (rc != 0)
 		last_len = 0;
 	count++;

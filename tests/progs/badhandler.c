@@ -18,6 +18,24 @@
  *   slow              "slow": sleep 30 s before echoing (longer than the
  *                     event timeout the tests set); anything else is echoed
  *   echo              every message is echoed (a well-behaved control)
+ *
+ * The modes below misbehave on the message "bad" only and echo anything
+ * else, so that a test can check that the other connections of the same
+ * object are still served:
+ *
+ *   truncated         half a CGI header section ("Status: 200 OK\r\n
+ *                     Content-Ty"), then a normal end of the request
+ *   oversized         a valid response with a 64 KiB text body (for a
+ *                     gateway run with a small --max-response)
+ *   bad-status        "Status: abc"
+ *   no-colon          a header line without a colon
+ *   bad-close         "Torpor-Close: 99999"
+ *   bad-actions       an actions-form body that is not valid JSON
+ *   silent            no answer at all: sleeps 30 s (past the event
+ *                     timeout the tests set), then ends the request empty
+ *   stderr            writes STDERR_LINE to FastCGI's error stream and
+ *                     STDERR_FD2_LINE to file descriptor 2, then echoes
+ *                     (a good answer that must still be applied)
  */
 
 #include <errno.h>
@@ -33,6 +51,9 @@
 
 #define BODY_MAX	(16 * 1024 * 1024)
 #define SLOW_SECONDS	30
+#define OVERSIZED_BYTES	(64 * 1024)
+#define STDERR_LINE	"badhandler: a warning on the FastCGI error stream"
+#define STDERR_FD2_LINE	"badhandler: a warning on file descriptor 2"
 
 static const char ok_empty[] = "Status: 200 OK\r\n\r\n";
 static const char ok_text[] =
@@ -140,6 +161,110 @@ message_slow(FCGX_Request *req, const char *body, size_t len)
 	reply_text(req, body, len);
 }
 
+/* Echoes anything but "bad"; returns 1 when the caller must misbehave. */
+static int
+echo_unless_bad(FCGX_Request *req, const char *body, size_t len)
+{
+	if (payload_is(body, len, "bad"))
+		return 1;
+	reply_text(req, body, len);
+	return 0;
+}
+
+/* The request ends normally (FCGI_END_REQUEST) after half a header. */
+static void
+message_truncated(FCGX_Request *req, const char *body, size_t len)
+{
+	static const char half[] = "Status: 200 OK\r\nContent-Ty";
+
+	if (echo_unless_bad(req, body, len))
+		reply_put(req->out, half, sizeof half - 1);
+}
+
+static void
+message_oversized(FCGX_Request *req, const char *body, size_t len)
+{
+	char	*big;
+
+	if (!echo_unless_bad(req, body, len))
+		return;
+	if ((big = malloc(OVERSIZED_BYTES)) == NULL)
+		abort();
+	memset(big, 'x', OVERSIZED_BYTES);
+	reply_text(req, big, OVERSIZED_BYTES);
+	free(big);
+}
+
+static void
+message_bad_status(FCGX_Request *req, const char *body, size_t len)
+{
+	static const char r[] = "Status: abc\r\n"
+	    "Content-Type: text/plain\r\n\r\nbad status";
+
+	if (echo_unless_bad(req, body, len))
+		reply_put(req->out, r, sizeof r - 1);
+}
+
+static void
+message_no_colon(FCGX_Request *req, const char *body, size_t len)
+{
+	static const char r[] = "Status: 200 OK\r\n"
+	    "this header line has no colon\r\n"
+	    "Content-Type: text/plain\r\n\r\nno colon";
+
+	if (echo_unless_bad(req, body, len))
+		reply_put(req->out, r, sizeof r - 1);
+}
+
+static void
+message_bad_close(FCGX_Request *req, const char *body, size_t len)
+{
+	static const char r[] = "Status: 200 OK\r\nTorpor-Close: 99999\r\n"
+	    "Content-Type: text/plain\r\n\r\nbad close code";
+
+	if (echo_unless_bad(req, body, len))
+		reply_put(req->out, r, sizeof r - 1);
+}
+
+/* An unterminated array: the first action is fine, the JSON is not. */
+static void
+message_bad_actions(FCGX_Request *req, const char *body, size_t len)
+{
+	static const char r[] = "Status: 200 OK\r\n"
+	    "Content-Type: application/vnd.torpor+json\r\n\r\n"
+	    "[{\"action\": \"send\", \"text\": \"never sent\"}, {\"action\":";
+
+	if (echo_unless_bad(req, body, len))
+		reply_put(req->out, r, sizeof r - 1);
+}
+
+static void
+message_silent(FCGX_Request *req, const char *body, size_t len)
+{
+	struct timespec ts = { SLOW_SECONDS, 0 };
+
+	if (!echo_unless_bad(req, body, len))
+		return;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void
+message_stderr(FCGX_Request *req, const char *body, size_t len)
+{
+	static const char fd2[] = STDERR_FD2_LINE "\n";
+	ssize_t n;
+
+	if (payload_is(body, len, "bad")) {
+		FCGX_PutS(STDERR_LINE "\n", req->err);
+		FCGX_FFlush(req->err);
+		do
+			n = write(2, fd2, sizeof fd2 - 1);
+		while (n < 0 && errno == EINTR);
+	}
+	reply_text(req, body, len);
+}
+
 static const struct mode modes[] = {
 	{ "crash-on-message",	message_crash },
 	{ "status500",		message_status500 },
@@ -147,6 +272,14 @@ static const struct mode modes[] = {
 	{ "garbage-records",	message_garbage_records },
 	{ "slow",		message_slow },
 	{ "echo",		message_echo },
+	{ "truncated",		message_truncated },
+	{ "oversized",		message_oversized },
+	{ "bad-status",		message_bad_status },
+	{ "no-colon",		message_no_colon },
+	{ "bad-close",		message_bad_close },
+	{ "bad-actions",	message_bad_actions },
+	{ "silent",		message_silent },
+	{ "stderr",		message_stderr },
 };
 
 /*

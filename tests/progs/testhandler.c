@@ -13,6 +13,9 @@
  *   "fail"         increments "n" like "inc", then fails (-EIO): the write
  *                  must be lost and the connection closed with 1011
  *   "tags N L"     gives the connection N tags of L bytes each, replies "ok"
+ *   "flood N SIZE" broadcasts N text frames of SIZE bytes each to the whole
+ *                  object (sender included), frame I starting "I/N "
+ *   "attach N"     sets the connection's attachment to N bytes, replies "ok"
  *   anything else  replies "v=VERSION " followed by the text
  * Environment:
  *   TESTHANDLER_LOG        append one line per close and alarm event
@@ -81,6 +84,57 @@ testhandler_tags(torpor_event *ev, const char *arg)
 	return rc;
 }
 
+/* "N SIZE": N frames of SIZE bytes to every connection of the object. */
+static int
+testhandler_flood(torpor_event *ev, const char *arg, size_t len)
+{
+	char	 args[64], *frame, *end;
+	long	 n, size, i;
+	int	 rc = 0, head;
+
+	if (len >= sizeof args)
+		return -EINVAL;
+	memcpy(args, arg, len);
+	args[len] = '\0';
+	n = strtol(args, &end, 10);
+	size = strtol(end, NULL, 10);
+	if (n < 1 || n > 100000 || size < 16 || size > 16L * 1024 * 1024)
+		return -EINVAL;
+	if ((frame = malloc((size_t)size + 1)) == NULL)
+		return -ENOMEM;
+	memset(frame, '.', (size_t)size);
+	for (i = 0; i < n && rc == 0; i++) {
+		head = snprintf(frame, 16, "%ld/%ld ", i, n);
+		frame[head] = '.';	/* snprintf's NUL */
+		rc = torpor_broadcast(ev, frame, (size_t)size, 0, NULL);
+	}
+	free(frame);
+	return rc;
+}
+
+/* "N": an attachment of exactly N bytes, to probe --max-attachment. */
+static int
+testhandler_attach(torpor_event *ev, const char *arg, size_t len)
+{
+	char	 args[32], *value;
+	long	 n;
+	int	 rc;
+
+	if (len >= sizeof args)
+		return -EINVAL;
+	memcpy(args, arg, len);
+	args[len] = '\0';
+	n = strtol(args, NULL, 10);
+	if (n < 1 || n > 16L * 1024 * 1024)
+		return -EINVAL;
+	if ((value = malloc((size_t)n)) == NULL)
+		return -ENOMEM;
+	memset(value, 'a', (size_t)n);
+	rc = torpor_set_attachment(ev, NULL, value, (size_t)n);
+	free(value);
+	return rc;
+}
+
 static int
 on_message(torpor_event *ev, void *user)
 {
@@ -110,6 +164,12 @@ on_message(torpor_event *ev, void *user)
 		snprintf(out, sizeof out, "ok");
 	} else if (len > 5 && memcmp(text, "tags ", 5) == 0) {
 		if (testhandler_tags(ev, text + 5) != 0)
+			return -EINVAL;
+		snprintf(out, sizeof out, "ok");
+	} else if (len > 6 && memcmp(text, "flood ", 6) == 0) {
+		return testhandler_flood(ev, text + 6, len - 6);
+	} else if (len > 7 && memcmp(text, "attach ", 7) == 0) {
+		if (testhandler_attach(ev, text + 7, len - 7) != 0)
 			return -EINVAL;
 		snprintf(out, sizeof out, "ok");
 	} else if (len == 6 && memcmp(text, "remote", 6) == 0) {

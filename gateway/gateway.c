@@ -443,7 +443,7 @@ gateway_refuse(struct gateway *gw, struct event *ev, const struct response *r)
  * Applies the outcome of one event: r is its answer (taken over), or NULL
  * when it failed for cause.
  */
-static void
+static int
 gateway_finish(struct gateway *gw, struct event *ev, struct response *r,
     const char *cause)
 {
@@ -487,6 +487,7 @@ gateway_finish(struct gateway *gw, struct event *ev, struct response *r,
 		}
 	}
 	response_free(r);
+	return touched;
 }
 
 /* The pool's completion callback: each submitted request comes back once. */
@@ -499,7 +500,7 @@ gateway_done(void *req_arg, const struct pool_result *res, void *arg)
 	struct response	*r = NULL, *entries[GATEWAY_BATCH_MAX];
 	const char	*cause = res->cause;
 	size_t		 k = 0, i;
-	int		 rc = -1;
+	int		 rc = -1, alarms = 0;
 
 	for (ev = first; ev != NULL; ev = ev->batch_next)
 		k++;
@@ -516,7 +517,7 @@ gateway_done(void *req_arg, const struct pool_result *res, void *arg)
 		metrics_error(gw->metrics, strstr(res->cause, "timeout") != NULL ?
 		    METRICS_ERR_HANDLER_TIMEOUT : METRICS_ERR_HANDLER_FAILED);
 	if (k == 1 && (rc != 0 || !response_is_batch(r)))
-		gateway_finish(gw, first, rc == 0 ? r : NULL, cause);
+		alarms = gateway_finish(gw, first, rc == 0 ? r : NULL, cause);
 	else {
 		/* a batch, or one event answered in the batch form anyway */
 		if (rc == 0 && r->status >= 200 && r->status < 300)
@@ -529,8 +530,8 @@ gateway_done(void *req_arg, const struct pool_result *res, void *arg)
 		if (rc != 0)
 			metrics_error(gw->metrics, METRICS_ERR_BAD_RESPONSE);
 		for (ev = first, i = 0; ev != NULL; ev = ev->batch_next, i++)
-			gateway_finish(gw, ev, rc == 0 ? entries[i] : NULL,
-			    cause);
+			alarms |= gateway_finish(gw, ev, rc == 0 ?
+			    entries[i] : NULL, cause);
 		response_free(r);
 	}
 	for (ev = first; ev != NULL; ev = next) {
@@ -538,11 +539,13 @@ gateway_done(void *req_arg, const struct pool_result *res, void *arg)
 		event_free(ev);
 	}
 	/*
-	 * Alarm and registry changes reach the gateway env before the loop
-	 * writes any frame of this answer: a reply never announces an alarm
-	 * that a crash right after it would lose.
+	 * An alarm set by this answer reaches the gateway env before the loop
+	 * writes any of its frames: a reply never announces an alarm that a
+	 * crash right after it would lose. (Other changes are written before
+	 * the next request, off the reply's path.)
 	 */
-	gateway_flush(gw);
+	if (alarms)
+		gateway_flush(gw);
 	object_set_in_flight(o, 0);
 	objects_mark_ready(gw->objects, o);
 	gateway_dispatch(gw);
@@ -920,8 +923,9 @@ gateway_teardown(struct gateway *gw)
 		gateway_flush(gw);
 	server_free(gw->server);
 	metrics_free(gw->metrics);
-	registry_free(gw->registry);
+	/* events hold references on conns: free them first */
 	objects_free(gw->objects);
+	registry_free(gw->registry);
 	router_free(gw->router);
 	if (gw->genv != NULL) {
 		mdb_env_sync(gw->genv, 1);

@@ -97,6 +97,15 @@ registry_free(struct registry *reg)
 
 	if (reg == NULL)
 		return;
+	/* changes never written (a stop): the list holds a reference each */
+	while ((c = reg->dirty) != NULL) {
+		reg->dirty = c->dirty_next;
+		c->dirty = c->removed = 0;
+		if (c->open)
+			c->refs--;	/* freed below, from the table */
+		else
+			conn_unref(c);
+	}
 	HASH_ITER(hh, reg->by_id, c, tmp) {
 		HASH_DEL(reg->by_id, c);
 		conn_free(c);

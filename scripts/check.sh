@@ -31,10 +31,10 @@ rm -f test-suite.log
 make -j2 check
 check_status=$?
 
-# "# PASS:  N" and friends from the automake summary.
+# "# PASS:  N" and friends from an automake summary.
 count() {
 	local n
-	n=$(sed -n "s/^# $1: *\([0-9][0-9]*\).*/\1/p" test-suite.log 2>/dev/null |
+	n=$(sed -n "s/^# $2: *\([0-9][0-9]*\).*/\1/p" "$1" 2>/dev/null |
 	    head -n 1)
 	echo "${n:-0}"
 }
@@ -42,10 +42,33 @@ count() {
 passed=0
 failed=0
 skipped=0
-if [ -f test-suite.log ]; then
-	passed=$(( $(count PASS) + $(count XFAIL) ))
-	failed=$(( $(count FAIL) + $(count ERROR) + $(count XPASS) ))
-	skipped=$(count SKIP)
+add_counts() {
+	[ -f "$1" ] || return 0
+	passed=$(( passed + $(count "$1" PASS) + $(count "$1" XFAIL) ))
+	failed=$(( failed + $(count "$1" FAIL) + $(count "$1" ERROR) +
+	    $(count "$1" XPASS) ))
+	skipped=$(( skipped + $(count "$1" SKIP) ))
+}
+add_counts test-suite.log
+
+# The whole suite once more under AddressSanitizer and UBSan, built from
+# the distribution tree (so it also checks that the tarball is complete),
+# unless SANITIZERS=no.
+san_status=0
+if [ "${SANITIZERS:-yes}" != no ]; then
+	rm -rf _san
+	if make distdir distdir=_san/src >/dev/null &&
+	    mkdir -p _san/build && (cd _san/build &&
+	    ../src/configure --enable-sanitizers >/dev/null &&
+	    make -j2 >/dev/null); then
+		(cd _san/build && make -j2 check)
+		san_status=$?
+		add_counts _san/build/test-suite.log
+		echo "check.sh: sanitizer pass (ASan+UBSan) exit status $san_status"
+	else
+		echo "check.sh: the sanitizer build failed" >&2
+		failed=$(( failed + 1 ))
+	fi
 fi
 
 # Tail of each failing test's log (the .trs next to it has the verdict).
@@ -59,6 +82,11 @@ done < <(find . -name '*.trs' -not -path './.git/*' 2>/dev/null | sort)
 
 if [ "$check_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 	echo "check.sh: make check exited with status $check_status" >&2
+	failed=1
+fi
+if [ "$san_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	echo "check.sh: the sanitizer make check exited with status" \
+	    "$san_status" >&2
 	failed=1
 fi
 

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <uthash.h>
 
+#include "buf.h"
 #include "log.h"
 #include "object.h"
 #include "registry.h"
@@ -59,6 +60,7 @@ struct registry {
 	struct conn			*by_id;
 	size_t				 count;
 	struct conn			*dirty;
+	struct buf			 record;	/* reused */
 	uint8_t				 rnd[256];
 	size_t				 rnd_left;
 };
@@ -115,6 +117,7 @@ registry_free(struct registry *reg)
 		free(rc->addr);
 		free(rc);
 	}
+	buf_free(&reg->record);
 	free(reg);
 }
 
@@ -246,27 +249,59 @@ registry_remote_add(struct registry *reg, const char *remote, int delta)
 	}
 }
 
-static char *
-conn_record(const struct conn *c)
+/* Appends s as a JSON string: quotes, backslashes and controls escaped. */
+static void
+record_str(struct buf *b, const char *s, size_t n)
 {
-	cJSON	*root, *tags;
-	char	*out;
-	size_t	 i;
+	static const char	hex[] = "0123456789abcdef";
+	size_t			i, run = 0;
+	unsigned char		c;
 
-	root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "id", c->id);
-	tags = cJSON_AddArrayToObject(root, "tags");
-	for (i = 0; i < c->ntags; i++)
-		cJSON_AddItemToArray(tags, cJSON_CreateString(c->tags[i]));
-	cJSON_AddStringToObject(root, "attachment",
-	    c->attachment != NULL ? c->attachment : "");
-	cJSON_AddStringToObject(root, "remote", c->remote);
-	cJSON_AddNumberToObject(root, "connectedAt", (double)c->connected_at);
-	out = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (out == NULL)
-		fatal("out of memory");
-	return out;
+	buf_append_byte(b, '"');
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_append(b, s + run, i - run);
+		run = i + 1;
+		if (c == '"' || c == '\\') {
+			buf_append_byte(b, '\\');
+			buf_append_byte(b, c);
+		} else {
+			buf_append_str(b, "\\u00");
+			buf_append_byte(b, (uint8_t)hex[c >> 4]);
+			buf_append_byte(b, (uint8_t)hex[c & 15]);
+		}
+	}
+	buf_append(b, s + run, n - run);
+	buf_append_byte(b, '"');
+}
+
+/*
+ * The connection's record for the gateway env (doc/PROTOCOL.md 8.3),
+ * built by hand into a reused buffer: it is written for every attachment
+ * change, so once per message of an app like the reference one.
+ */
+static void
+conn_record(const struct conn *c, struct buf *b)
+{
+	size_t	i;
+
+	buf_reset(b);
+	buf_append_str(b, "{\"id\":");
+	record_str(b, c->id, strlen(c->id));
+	buf_append_str(b, ",\"tags\":[");
+	for (i = 0; i < c->ntags; i++) {
+		if (i > 0)
+			buf_append_byte(b, ',');
+		record_str(b, c->tags[i], strlen(c->tags[i]));
+	}
+	buf_append_str(b, "],\"attachment\":");
+	record_str(b, c->attachment != NULL ? c->attachment : "",
+	    c->attachment_len);
+	buf_append_str(b, ",\"remote\":");
+	record_str(b, c->remote, strlen(c->remote));
+	buf_printf(b, ",\"connectedAt\":%lld}", (long long)c->connected_at);
 }
 
 int
@@ -274,7 +309,6 @@ registry_flush(struct registry *reg)
 {
 	struct conn	*c;
 	MDB_txn		*txn = NULL;
-	char		*json;
 	int		 rc = 0;
 
 	if (reg->dirty == NULL || reg->env == NULL)
@@ -287,10 +321,10 @@ registry_flush(struct registry *reg)
 	while ((c = reg->dirty) != NULL) {
 		reg->dirty = c->dirty_next;
 		if (c->open && c->accepted) {
-			json = conn_record(c);
+			conn_record(c, &reg->record);
 			rc = store_conn_put(txn, reg->dbs, object_name(c->obj),
-			    c->id, json, strlen(json));
-			cJSON_free(json);
+			    c->id, (const char *)buf_head(&reg->record),
+			    buf_size(&reg->record));
 		} else if (!c->open)
 			rc = store_conn_del(txn, reg->dbs, object_name(c->obj),
 			    c->id);

@@ -57,6 +57,7 @@ add_counts test-suite.log
 san_status=0
 if [ "${SANITIZERS:-yes}" != no ]; then
 	rm -rf _san
+	mkdir -p _san
 	if make distdir distdir=_san/src >/dev/null &&
 	    mkdir -p _san/build && (cd _san/build &&
 	    ../src/configure --enable-sanitizers >/dev/null &&

@@ -964,6 +964,81 @@ class Fleet:
         self.conns = []
 
 
+# --- third-party servers (nginx, php-fpm) -----------------------------------
+
+class Daemon:
+    """
+    A foreground server with a master and workers, run in its own temp
+    prefix: subclasses start self.proc and set LOG_FILES. Stopped by PID:
+    SIGTERM to the master, then SIGKILL to it and to every worker seen.
+    """
+
+    LOG_FILES = ("stderr",)
+
+    def __init__(self, prefix_name):
+        self.prefix = tempfile.mkdtemp(prefix="torpor-%s-" % prefix_name)
+        self.proc = None
+        self.kids = {}                 # worker pid -> starttime
+        self.keep = False
+
+    def workers(self, proc=None):
+        """PIDs of the running workers (children of the master)."""
+        proc = proc or self.proc
+        out = []
+        if proc is None:
+            return out
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                st = proc_stat(int(name))
+                if st is not None and st[1] == proc.pid and \
+                        st[0] not in ("Z", "X"):
+                    out.append(int(name))
+                    self.kids[int(name)] = st[2]
+        return sorted(out)
+
+    def log_text(self):
+        out = []
+        for name in self.LOG_FILES:
+            try:
+                with open(os.path.join(self.prefix, name), "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+        return "".join(out)[-4000:]
+
+    def stop(self):
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            self.workers(proc)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=5)
+        for pid, start in self.kids.items():
+            if pid_alive(pid, start):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        # Workers that outlived the master are ours (subreaper): reap them.
+        for pid in self.kids:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        self.kids = {}
+
+    def cleanup(self):
+        self.stop()
+        if self.keep or os.environ.get("TORPOR_E2E_KEEP") == "1":
+            comment("kept: %s" % self.prefix)
+        else:
+            shutil.rmtree(self.prefix, ignore_errors=True)
+
+
 # --- raw HTTP ----------------------------------------------------------------------
 
 class Response:

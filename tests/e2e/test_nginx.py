@@ -18,11 +18,9 @@ installed (Debian package nginx, in scripts/install-deps.sh).
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -73,7 +71,7 @@ def example_config(port, upstream):
     return text
 
 
-class Nginx:
+class Nginx(h.Daemon):
     """
     nginx -p PREFIX -c PREFIX/nginx.conf in the foreground, one worker,
     the example included in http {}. Stopped by PID (SIGTERM, then
@@ -81,13 +79,11 @@ class Nginx:
     """
 
     START_TIMEOUT = 10.0
+    LOG_FILES = ("stderr", "error.log")
 
     def __init__(self, upstream):
         self.binary = nginx_binary()
-        self.prefix = tempfile.mkdtemp(prefix="torpor-nginx-")
-        self.proc = None
-        self.kids = {}
-        self.keep = False
+        h.Daemon.__init__(self, "nginx")
         os.mkdir(os.path.join(self.prefix, "tmp"))
         self.conf = os.path.join(self.prefix, "nginx.conf")
         self.log = os.path.join(self.prefix, "error.log")
@@ -149,59 +145,6 @@ class Nginx:
                              "within %.0f s:\n%s" % (
                                  h.HOST, self.port, self.START_TIMEOUT,
                                  self.log_text()))
-
-    def workers(self, proc=None):
-        """Remembers the running children of the nginx master."""
-        proc = proc or self.proc
-        if proc is None:
-            return
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                st = h.proc_stat(int(name))
-                if st is not None and st[1] == proc.pid:
-                    self.kids[int(name)] = st[2]
-
-    def log_text(self):
-        out = []
-        for name in ("stderr", "error.log"):
-            try:
-                with open(os.path.join(self.prefix, name), "rb") as f:
-                    out.append(f.read().decode("utf-8", "replace"))
-            except OSError:
-                pass
-        return "".join(out)[-4000:]
-
-    def stop(self):
-        proc, self.proc = self.proc, None
-        if proc is not None:
-            self.workers(proc)
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=5)
-        for pid, start in self.kids.items():
-            if h.pid_alive(pid, start):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        # Workers that outlived the master are ours (subreaper): reap them.
-        for pid in self.kids:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-        self.kids = {}
-
-    def cleanup(self):
-        self.stop()
-        if self.keep or os.environ.get("TORPOR_E2E_KEEP") == "1":
-            h.comment("kept: %s" % self.prefix)
-        else:
-            shutil.rmtree(self.prefix, ignore_errors=True)
 
     def __enter__(self):
         return self

@@ -24,10 +24,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -64,7 +62,7 @@ def php_fpm_binary():
 
 # --- php-fpm ---------------------------------------------------------------
 
-class PhpFpm:
+class PhpFpm(h.Daemon):
     """
     php-fpm -F -y examples/php/php-fpm.conf -p PREFIX (plus -R as root,
     whose workers then stay root and can read the gateway's 0700 store).
@@ -73,18 +71,16 @@ class PhpFpm:
     """
 
     START_TIMEOUT = 15.0
+    LOG_FILES = ("stderr", "php-fpm.log")
 
     def __init__(self, env=None):
         self.binary = php_fpm_binary()
         h.expect(os.path.isfile(CONF), "example config missing: %s" % CONF)
         h.expect(os.path.isfile(SCRIPT), "example script missing: %s"
                  % SCRIPT)
-        self.prefix = tempfile.mkdtemp(prefix="torpor-php-")
+        h.Daemon.__init__(self, "php")
         self.sock = os.path.join(self.prefix, "php.sock")
         self.log = os.path.join(self.prefix, "php-fpm.log")
-        self.proc = None
-        self.kids = {}
-        self.keep = False
         environ = dict(os.environ)
         for k in h.APP_ENV:
             environ.pop(k, None)
@@ -111,65 +107,6 @@ class PhpFpm:
         return (os.path.exists(self.sock) and
                 "ready to handle connections" in self.log_text())
 
-    def workers(self, proc=None):
-        """PIDs of the running workers (children of the master)."""
-        proc = proc or self.proc
-        out = []
-        if proc is None:
-            return out
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                st = h.proc_stat(int(name))
-                if st is not None and st[1] == proc.pid and \
-                        st[0] not in ("Z", "X"):
-                    out.append(int(name))
-                    self.kids[int(name)] = st[2]
-        return sorted(out)
-
-    def log_text(self):
-        out = []
-        for name in ("stderr", "php-fpm.log"):
-            try:
-                with open(os.path.join(self.prefix, name), "rb") as f:
-                    out.append(f.read().decode("utf-8", "replace"))
-            except OSError:
-                pass
-        return "".join(out)[-4000:]
-
-    def stop(self):
-        proc, self.proc = self.proc, None
-        if proc is not None:
-            self.workers(proc)
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=5)
-        for pid, start in self.kids.items():
-            if h.pid_alive(pid, start):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        # Workers that outlived the master are ours (subreaper): reap them.
-        for pid in self.kids:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-        self.kids = {}
-
-    def cleanup(self):
-        self.stop()
-        if self.keep or os.environ.get("TORPOR_E2E_KEEP") == "1":
-            h.comment("kept: %s" % self.prefix)
-        else:
-            shutil.rmtree(self.prefix, ignore_errors=True)
-
-
-# --- the gateway in external mode ------------------------------------------
 
 class ExternalGateway(h.Gateway):
     """A gateway with --handler-addr unix:SOCK instead of --handler."""

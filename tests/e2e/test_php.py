@@ -31,7 +31,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-EXAMPLE_DIR = os.path.join(h.SRCDIR, "examples", "php")
+# realpath: php-fpm finds no script behind a path with ".." (VPATH builds)
+EXAMPLE_DIR = os.path.realpath(os.path.join(h.SRCDIR, "examples", "php"))
 SCRIPT = os.path.join(EXAMPLE_DIR, "pingpong.php")
 CONF = os.path.join(EXAMPLE_DIR, "php-fpm.conf")
 FAST = {"CONNECTION_TIMEOUT_MS": "1500", "ALARM_INTERVAL_MS": "500",

@@ -71,6 +71,7 @@ struct gateway {
 	int			 sigfd;
 	int			 stop;
 	int			 stopping;	/* tearing down: no more events */
+	int			 dispatching;	/* inside gateway_dispatch */
 	int			 pidfile;	/* ours to remove */
 	unsigned long		 reloads;	/* reload verdicts written */
 	int64_t			 next_reader_check;
@@ -78,6 +79,7 @@ struct gateway {
 };
 
 static void	gateway_dispatch(struct gateway *gw);
+static void	gateway_done(void *, const struct pool_result *, void *);
 static void	gateway_reload(struct gateway *gw);
 
 int
@@ -123,8 +125,9 @@ gateway_enqueue(struct gateway *gw, struct object *o, struct event *ev)
 }
 
 struct conn *
-gateway_conn_open(struct gateway *gw, struct lws *wsi, const char *object,
-    const char *remote, const char *uri, struct buf *headers)
+gateway_conn_open(struct gateway *gw, struct lws *wsi, void *server_data,
+    const char *object, const char *remote, const char *uri,
+    struct buf *headers)
 {
 	struct object	*o = objects_get(gw->objects, object);
 	struct conn	*c;
@@ -132,6 +135,8 @@ gateway_conn_open(struct gateway *gw, struct lws *wsi, const char *object,
 
 	c = registry_add(gw->registry, o, wsi, remote, alarm_now_ms());
 	conn_set_uri(c, uri);
+	/* before the event goes anywhere: a failure may close c at once */
+	conn_set_server_data(c, server_data);
 	if (object_paused(o))
 		server_pause(c, 1);
 	ev = event_new(EVENT_CONNECT, c);
@@ -331,6 +336,11 @@ gateway_dispatch(struct gateway *gw)
 	size_t			 k;
 	int			 flushed = 0, rc;
 
+	/* a request failed at once calls back into here: the loop below
+	 * picks up what that makes ready, without recursing */
+	if (gw->dispatching)
+		return;
+	gw->dispatching = 1;
 	env.state_dir = gw->state_dir;
 	env.gateway_dir = gw->gateway_dir;
 	env.durability = store_durability_name(gw->cfg->durability);
@@ -353,6 +363,15 @@ gateway_dispatch(struct gateway *gw)
 			metrics_event(gw->metrics, (int)ev->type);
 		metrics_batch(gw->metrics, k);
 		rc = pool_submit(gw->pool, &gw->req, first);
+		if (rc == -ECONNREFUSED) {
+			/* external server down: fail these events now (1011)
+			 * rather than hold every socket of the object */
+			static const struct pool_result down = {
+				0, "the FastCGI server cannot be reached", NULL, 0 };
+
+			gateway_done(first, &down, gw);
+			continue;
+		}
 		if (rc != 0) {
 			metrics_error(gw->metrics, METRICS_ERR_SPAWN);
 			/* could not start a handler: put it back, try on a tick */
@@ -362,6 +381,7 @@ gateway_dispatch(struct gateway *gw)
 			break;
 		}
 	}
+	gw->dispatching = 0;
 }
 
 static void

@@ -33,8 +33,8 @@ int		 gateway_can_accept(struct gateway *gw, const char *remote);
  * FastCGI-encoded (taken over). Returns the conn.
  */
 struct conn	*gateway_conn_open(struct gateway *gw, struct lws *wsi,
-		    const char *object, const char *remote, const char *uri,
-		    struct buf *headers);
+		    void *server_data, const char *object, const char *remote,
+		    const char *uri, struct buf *headers);
 /* A whole message arrived; payload (malloc'd) is taken over. */
 void		 gateway_conn_message(struct gateway *gw, struct conn *c,
 		    uint8_t *payload, size_t len, int binary);

@@ -550,7 +550,16 @@ pool_ready(struct pool *p, int *rc)
 			proc_stop(pr, SIGKILL);
 			continue;
 		}
-		if (pr->wsi == NULL && (*rc = proc_connect(pr)) != 0) {
+		if (pr->wsi == NULL && (*rc = proc_connect(pr)) != 0 &&
+		    p->cfg.addr != NULL) {
+			/* external mode: nobody to restart, say so to the event */
+			log_error("cannot connect to the FastCGI server %s: %s",
+			    p->cfg.addr, strerror(-*rc));
+			proc_stop(pr, SIGKILL);
+			*rc = -ECONNREFUSED;
+			return NULL;
+		}
+		if (pr->wsi == NULL && *rc != 0) {
 			log_warn("cannot connect to handler pid=%ld: %s",
 			    (long)pr->pid, strerror(-*rc));
 			/* one that never answered is likely dead at start */

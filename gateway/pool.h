@@ -68,8 +68,9 @@ int		 pool_can_take(const struct pool *p);
 /*
  * Sends a whole encoded request (the pool takes the bytes from req and
  * leaves it empty). req_arg is passed back to done exactly once. Returns
- * 0, or -EAGAIN when no process can take it, or -errno when spawning
- * failed (done is not called then).
+ * 0, or -EAGAIN when no process can take it, -ECONNREFUSED when the
+ * external FastCGI server cannot be reached (the request should fail,
+ * not wait), or -errno when spawning failed (done is not called then).
  */
 int		 pool_submit(struct pool *p, struct buf *req, void *req_arg);
 /*

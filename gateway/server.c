@@ -427,8 +427,7 @@ server_established(struct server *s, struct lws *wsi, struct wsconn *wc)
 	for (i = 0; i < sizeof headers / sizeof headers[0]; i++)
 		server_header_param(wsi, &nv, headers[i].token,
 		    headers[i].param);
-	wc->conn = gateway_conn_open(s->gw, wsi, name, remote, uri, &nv);
-	conn_set_server_data(wc->conn, wc);
+	wc->conn = gateway_conn_open(s->gw, wsi, wc, name, remote, uri, &nv);
 	buf_free(&nv);
 }
 

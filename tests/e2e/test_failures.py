@@ -7,7 +7,9 @@ processes), and the gateway itself stays up.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -112,6 +114,24 @@ def test_slow():
     expect_1011(a, "slow", timeout=15)
     expect_echo(b, "after the timeout", timeout=15)
     expect_serving(g)
+
+
+@h.test("external mode, FastCGI server unreachable: the connect fails "
+        "at once with 1011, the gateway logs why and keeps serving")
+def test_external_down():
+    empty = tempfile.mkdtemp(prefix="torpor-none-")
+    try:
+        sock = os.path.join(empty, "x.sock")     # nobody listens there
+        g = h.Gateway(args=["--handler-addr", "unix:" + sock], static=None)
+        for _ in range(2):
+            with g.ws() as c:
+                code, _ = c.expect_close(timeout=5)
+                h.expect_eq(code, 1011, "close code")
+        h.expect("cannot connect to the FastCGI server" in g.log_text(),
+                 "the log says why")
+        g.expect_alive()
+    finally:
+        shutil.rmtree(empty, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -39,133 +39,16 @@ NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 LOADGEN=$BUILDDIR/bench/loadgen
 GATEWAY=$BUILDDIR/gateway/torpor-gateway
-PINGPONG=$BUILDDIR/examples/pingpong/pingpong
 
-# In a build tree pingpong is libtool's wrapper script (bash on every
-# handler spawn): run the real binary with the wrapper's library path, as
-# run.sh does.
-HANDLER=$PINGPONG
-if [ "$(head -c 2 "$PINGPONG" 2>/dev/null)" = "#!" ] &&
-    [ -x "$BUILDDIR/examples/pingpong/.libs/pingpong" ]; then
-	HANDLER=$BUILDDIR/examples/pingpong/.libs/pingpong
-	export LD_LIBRARY_PATH="$BUILDDIR/handler/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
-
-GATEWAY_OPTS=(--handlers 0:2 --durability none --handler "$HANDLER")
-PIDS=()		# gateways, nginx masters and loadgens not yet stopped
 FAILED=0
-TMP=
-
-die() {
-	echo "nginx.sh: $*" >&2
-	exit 1
-}
-
-note() {
-	echo "nginx.sh: $*" >&2
-}
-
-# --- processes ---------------------------------------------------------------
-
-# Running children of $1, from /proc.
-children_of() {
-	local f line fields
-	for f in /proc/[0-9]*/stat; do
-		read -r line 2>/dev/null <"$f" || continue
-		# comm may hold blanks and parentheses: skip past the last ')'
-		read -r -a fields <<<"${line##*) }"
-		if [ "${fields[1]}" = "$1" ] && [ "${fields[0]}" != Z ]; then
-			f=${f#/proc/}
-			echo "${f%/stat}"
-		fi
-	done
-}
-
-# Whether $1 runs (a zombie does not).
-alive() {
-	local line
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	line=${line##*) }
-	[ "${line%% *}" != Z ]
-}
-
-forget_pid() {
-	local p keep=()
-	for p in "${PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	PIDS=("${keep[@]}")
-}
-
-# Stops $1 (TERM, then KILL after 5 s), then any child it leaves behind
-# (the gateway's handlers, nginx's workers), each by its PID; the children
-# are checked by name since after their parent's exit they belong to init.
-stop_pid() {
-	local pid=$1 kids c i
-	kids=$(children_of "$pid")
-	if alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null
-		for ((i = 0; i < 100; i++)); do
-			alive "$pid" || break
-			sleep 0.05
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	for c in $kids; do
-		if alive "$c" && grep -q -E 'pingpong|nginx|loadgen' \
-		    "/proc/$c/cmdline" 2>/dev/null; then
-			kill -KILL "$c" 2>/dev/null
-		fi
-	done
-	forget_pid "$pid"
-}
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		stop_pid "$p"
-	done
-	if [ -n "$TMP" ]; then
-		if [ "$KEEP" = 1 ]; then
-			note "logs kept in $TMP"
-		else
-			rm -rf "$TMP"
-		fi
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck disable=SC2034  # PROG and LEFTOVER are read by bench/lib.sh
+PROG=nginx.sh
+LEFTOVER='pingpong|nginx|loadgen'
+# sets HANDLER: the real pingpong binary of the build tree (bench/lib.sh)
+. "$SRCDIR/bench/lib.sh" || exit 1
+GATEWAY_OPTS=(--handlers 0:2 --durability none --handler "$HANDLER")
 
 # --- servers -----------------------------------------------------------------
-
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# A port below the ephemeral range, so no client socket can hold it.
-pick_port() {
-	local p i
-	for ((i = 0; i < 50; i++)); do
-		p=$((20000 + RANDOM % 12000))
-		if port_free "$p"; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Waits up to 10 s for 127.0.0.1:$1 to accept, while $2 lives.
-wait_port() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		port_free "$1" || return 0
-		alive "$2" || return 1
-		sleep 0.05
-	done
-	return 1
-}
 
 # start_gateway DIR: sets GW_PID and GW_PORT.
 start_gateway() {

@@ -155,6 +155,24 @@ def expect_recent_iso8601(s, what="timestamp", slack=300.0):
 
 # --- waiting ---------------------------------------------------------------
 
+def expect_reference_echo(msg, text, cid=None):
+    """
+    msg is the reference app's echo of text: type, message, a recent
+    timestamp, a positive connections count (returned) and, if given,
+    the connection id.
+    """
+    expect(isinstance(msg, dict), "echo is not an object: %r" % (msg,))
+    expect_eq(msg.get("type"), "echo", "type")
+    expect_eq(msg.get("message"), text, "echo message")
+    expect_recent_iso8601(msg.get("timestamp"))
+    n = msg.get("connections")
+    expect(isinstance(n, int) and not isinstance(n, bool) and n >= 1,
+           "connections is not a positive integer: %r" % (n,))
+    if cid is not None:
+        expect_eq(msg.get("connectionId"), cid, "connectionId")
+    return n
+
+
 def wait_until(cond, timeout, interval=0.05, what=None):
     """
     Calls cond() until it returns something true and returns that, or

@@ -159,19 +159,6 @@ class PhpApp:
 
 # --- helpers ---------------------------------------------------------------------
 
-def expect_echo(msg, text, cid=None):
-    h.expect(isinstance(msg, dict), "echo is not an object: %r" % (msg,))
-    h.expect_eq(msg.get("type"), "echo", "type")
-    h.expect_eq(msg.get("message"), text, "echo message")
-    h.expect_recent_iso8601(msg.get("timestamp"))
-    n = msg.get("connections")
-    h.expect(isinstance(n, int) and not isinstance(n, bool) and n >= 1,
-             "connections is not a positive integer: %r" % (n,))
-    if cid is not None:
-        h.expect_eq(msg.get("connectionId"), cid, "connectionId")
-    return n
-
-
 def expect_stamped(msg, kind, cid):
     h.expect_eq(msg.get("type"), kind, "type")
     h.expect_eq(sorted(msg), ["connectionId", "timestamp", "type"],
@@ -277,7 +264,7 @@ def test_ping_heartbeat():
                                         "nested": {"a": [1]}}), "pong", cid)
             expect_stamped(c.roundtrip({"type": "heartbeat", "x": None}),
                            "heartbeat_ack", cid)
-            expect_echo(c.roundtrip({"type": "something-else",
+            h.expect_reference_echo(c.roundtrip({"type": "something-else",
                                      "message": "x"}), "x", cid)
 
 
@@ -289,7 +276,7 @@ def test_echo_counts():
         cid = h.welcome(a)
 
         def count():
-            return expect_echo(a.roundtrip({"message": "count"}), "count",
+            return h.expect_reference_echo(a.roundtrip({"message": "count"}), "count",
                                cid)
 
         h.expect_eq(count(), 1, "connections with one client")
@@ -327,7 +314,7 @@ def test_raw_echo():
                 c.send_text(text)
                 msg = c.recv_json()
                 try:
-                    expect_echo(msg, text, cid)
+                    h.expect_reference_echo(msg, text, cid)
                 except AssertionError as e:
                     raise AssertionError("%s %r: %s" % (what, text, e))
 
@@ -346,7 +333,7 @@ def test_binary():
             c.send_binary(('{"message":"%s"}' % text).encode("utf-8"))
             kind, data = c.recv()
             h.expect_eq(kind, "text", "reply frame type to a binary message")
-            expect_echo(json.loads(data), text, cid)
+            h.expect_reference_echo(json.loads(data), text, cid)
             # A BOM is dropped; each invalid sequence becomes one U+FFFD.
             cases = [
                 (b"\xef\xbb\xbfbom", "bom"),
@@ -360,7 +347,7 @@ def test_binary():
                 kind, data = c.recv()
                 h.expect_eq(kind, "text", "reply frame type")
                 try:
-                    expect_echo(json.loads(data), want, cid)
+                    h.expect_reference_echo(json.loads(data), want, cid)
                 except AssertionError as e:
                     raise AssertionError("binary %r: %s" % (raw, e))
 
@@ -376,7 +363,7 @@ def test_order_and_size():
                 c.send_json({"message": "seq-%d" % i})
             for i in range(n):
                 try:
-                    expect_echo(c.recv_json(timeout=15), "seq-%d" % i, cid)
+                    h.expect_reference_echo(c.recv_json(timeout=15), "seq-%d" % i, cid)
                 except AssertionError as e:
                     raise AssertionError("reply %d of %d: %s" % (i, n, e))
             text = "big:" + "0123456789abcdef" * (900 * 64)

@@ -111,26 +111,35 @@ fail:
 	return STORE_ERR(rc);
 }
 
-int
-store_state_open_at(const char *envdir, enum store_durability d,
-    MDB_env **envp, MDB_dbi *dbi)
+/*
+ * Opens the env at envdir with flags and the named DBs into dbis[i]
+ * (created unless MDB_RDONLY), in one transaction whose commit makes the
+ * handles env-wide. On failure nothing stays open.
+ */
+static int
+store_open_dbs(const char *envdir, unsigned int flags,
+    const char *const *names, MDB_dbi *dbis, size_t n, MDB_env **envp)
 {
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi kv;
-	int rc;
+	unsigned int	 ro = flags & MDB_RDONLY;
+	MDB_env		*env = NULL;
+	MDB_txn		*txn = NULL;
+	size_t		 i;
+	int		 rc;
 
-	if ((rc = store_env_open(&env, envdir, store_env_flags(d))) != 0)
+	if ((rc = store_env_open(&env, envdir, flags)) != 0)
 		goto fail;
-	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "kv", MDB_CREATE, &kv)) != 0)
+	if ((rc = mdb_txn_begin(env, NULL, ro, &txn)) != 0)
 		goto fail;
+	for (i = 0; i < n; i++)
+		if ((rc = mdb_dbi_open(txn, names[i], ro ? 0 : MDB_CREATE,
+		    &dbis[i])) != 0)
+			goto fail;
+	/* Committing (even a read-only txn) makes the DBIs env-wide. */
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
 		goto fail;
 	*envp = env;
-	*dbi = kv;
 	return 0;
 fail:
 	if (txn != NULL)
@@ -138,6 +147,20 @@ fail:
 	if (env != NULL)
 		mdb_env_close(env);
 	return STORE_ERR(rc);
+}
+
+int
+store_state_open_at(const char *envdir, enum store_durability d,
+    MDB_env **envp, MDB_dbi *dbi)
+{
+	static const char *const names[] = { "kv" };
+	MDB_dbi	kv;
+	int	rc;
+
+	rc = store_open_dbs(envdir, store_env_flags(d), names, &kv, 1, envp);
+	if (rc == 0)
+		*dbi = kv;	/* out-params only on success */
+	return rc;
 }
 
 int
@@ -152,57 +175,25 @@ store_state_open(const char *dir, enum store_durability d, MDB_env **envp,
 	return store_state_open_at(path, d, envp, dbi);
 }
 
-/* The gateway env's DBs, as a table so opening them is one loop. */
-static const struct {
-	const char	*name;
-	size_t		 offset;
-} store_gateway_tables[] = {
-	{ "alarms", offsetof(struct store_gateway_dbs, alarms) },
-	{ "alarm_times", offsetof(struct store_gateway_dbs, alarm_times) },
-	{ "event_ids", offsetof(struct store_gateway_dbs, event_ids) },
-	{ "connections", offsetof(struct store_gateway_dbs, connections) },
-};
-
 int
 store_gateway_open_at(const char *envdir, int readonly, MDB_env **envp,
     struct store_gateway_dbs *dbs)
 {
-	struct store_gateway_dbs tmp;
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi *slot;
-	size_t i;
-	int rc;
+	static const char *const names[] = {
+		"alarms", "alarm_times", "event_ids", "connections",
+	};
+	MDB_dbi	h[4];
+	int	rc;
 
-	rc = store_env_open(&env, envdir, readonly ? MDB_RDONLY : MDB_NOSYNC);
-	if (rc != 0)
-		goto fail;
-	if ((rc = mdb_txn_begin(env, NULL, readonly ? MDB_RDONLY : 0,
-	    &txn)) != 0)
-		goto fail;
-	for (i = 0; i < sizeof(store_gateway_tables) /
-	    sizeof(store_gateway_tables[0]); i++) {
-		slot = (MDB_dbi *)((char *)&tmp +
-		    store_gateway_tables[i].offset);
-		rc = mdb_dbi_open(txn, store_gateway_tables[i].name,
-		    readonly ? 0 : MDB_CREATE, slot);
-		if (rc != 0)
-			goto fail;
+	rc = store_open_dbs(envdir, readonly ? MDB_RDONLY : MDB_NOSYNC, names,
+	    h, 4, envp);
+	if (rc == 0) {
+		dbs->alarms = h[0];
+		dbs->alarm_times = h[1];
+		dbs->event_ids = h[2];
+		dbs->connections = h[3];
 	}
-	/* Committing (even a read-only txn) makes the DBIs env-wide. */
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0)
-		goto fail;
-	*envp = env;
-	*dbs = tmp;
-	return 0;
-fail:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (env != NULL)
-		mdb_env_close(env);
-	return STORE_ERR(rc);
+	return rc;
 }
 
 int

@@ -297,11 +297,6 @@ object_queue_len(const struct object *o)
 	return o->qlen;
 }
 
-int
-object_in_flight(const struct object *o)
-{
-	return o->in_flight;
-}
 
 void
 object_set_in_flight(struct object *o, int on)

@@ -78,7 +78,6 @@ struct event	*object_peek(struct object *o);
 /* Removes and returns the first event, or NULL. */
 struct event	*object_pop(struct object *o);
 size_t		 object_queue_len(const struct object *o);
-int		 object_in_flight(const struct object *o);
 void		 object_set_in_flight(struct object *o, int on);
 /* Increments and returns the event id (persisted at the next flush). */
 uint64_t	 object_next_event_id(struct object *o);

@@ -525,11 +525,6 @@ conn_remote(const struct conn *c)
 	return c->remote;
 }
 
-int64_t
-conn_connected_at(const struct conn *c)
-{
-	return c->connected_at;
-}
 
 const char *
 conn_attachment(const struct conn *c, size_t *len)

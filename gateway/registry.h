@@ -74,7 +74,6 @@ struct object	*conn_object(const struct conn *c);
 struct lws	*conn_wsi(const struct conn *c);
 int		 conn_is_open(const struct conn *c);
 const char	*conn_remote(const struct conn *c);
-int64_t		 conn_connected_at(const struct conn *c);
 const char	*conn_attachment(const struct conn *c, size_t *len);
 /* Tags joined with ','; "" when none. */
 const char	*conn_tags(const struct conn *c);

@@ -297,7 +297,6 @@ object_queue_len(const struct object *o)
 	return o->qlen;
 }
 
-
 void
 object_set_in_flight(struct object *o, int on)
 {

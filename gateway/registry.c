@@ -525,7 +525,6 @@ conn_remote(const struct conn *c)
 	return c->remote;
 }
 
-
 const char *
 conn_attachment(const struct conn *c, size_t *len)
 {

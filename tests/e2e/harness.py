@@ -173,6 +173,31 @@ def expect_reference_echo(msg, text, cid=None):
     return n
 
 
+def connection_records(gw):
+    """The gateway env's connections DB, {id: record}, via mdb_dump."""
+    mdb_dump = shutil.which("mdb_dump")
+    if mdb_dump is None:
+        return None
+    out = subprocess.run(
+        [mdb_dump, "-p", "-s", "connections",
+         os.path.join(gw.store_dir, "gateway")],
+        capture_output=True, timeout=10)
+    expect(out.returncode == 0, "mdb_dump failed: %r" % out.stderr[-300:])
+    lines = out.stdout.decode("utf-8", "replace").splitlines()
+    body = lines[lines.index("HEADER=END") + 1:]
+    recs = {}
+    for i in range(0, len(body) - 1, 2):
+        if body[i] == "DATA=END":
+            break
+        # -p prints printable bytes as they are and others as \hh; the
+        # record is JSON with a backslash written as \5c.
+        value = re.sub(r"\\([0-9a-f]{2})",
+                       lambda m: chr(int(m.group(1), 16)), body[i + 1][1:])
+        rec = json.loads(value)
+        recs[rec["id"]] = rec
+    return recs
+
+
 def wait_until(cond, timeout, interval=0.05, what=None):
     """
     Calls cond() until it returns something true and returns that, or

@@ -129,9 +129,12 @@ def test_alarm_survives_immediate_kill():
 def test_replay_after_kill():
     g = replay_gateway()
     clients, set_at = open_clients(g)
-    # The gateway writes its env on its next tick (100 ms); an immediate
-    # kill is test_alarm_survives_immediate_kill's business.
-    time.sleep(0.5)
+    # The records reach the gateway env on its next write (a tick at the
+    # latest); an immediate kill is test_alarm_survives_immediate_kill's
+    # business.
+    h.wait_until(lambda: len(h.connection_records(g) or {}) >= CONNECTIONS,
+                 5, what="the %d connection records in the gateway env"
+                 % CONNECTIONS)
     g.kill9()
     for c in clients:
         c.drop()

@@ -12,7 +12,7 @@
 #include "object.h"
 #include "registry.h"
 #include "response.h"
-#include "server.h"
+#include "wsconn.h"
 #include "syncer.h"
 #include "xmalloc.h"
 
@@ -95,13 +95,13 @@ deliver_send(struct deliver *d, struct conn *sender, struct object *obj,
 			if (a->target == TARGET_TAG &&
 			    !conn_has_tag(c, a->target_name))
 				continue;
-			server_send(c, a->data, a->len, a->binary);
+			wsconn_send(c, a->data, a->len, a->binary);
 		}
 		return;
 	}
 	c = deliver_target(d, sender, a);
 	if (c != NULL)
-		server_send(c, a->data, a->len, a->binary);
+		wsconn_send(c, a->data, a->len, a->binary);
 }
 
 int
@@ -125,7 +125,7 @@ deliver_apply(struct deliver *d, struct conn *sender, struct object *o,
 			break;
 		case ACTION_CLOSE:
 			if ((c = deliver_target(d, sender, a)) != NULL)
-				server_close(c, a->close_code,
+				wsconn_close(c, a->close_code,
 				    a->reason != NULL ? a->reason : "");
 			break;
 		case ACTION_ATTACHMENT:
@@ -155,7 +155,7 @@ deliver_now(struct deliver *d, struct conn *sender, struct object *o,
 	if (r != NULL)
 		deliver_apply(d, sender, o, r, DELIVER_OUTPUT);
 	else if (sender != NULL && conn_is_open(sender))
-		server_close(sender, 1011, "handler error");
+		wsconn_close(sender, 1011, "handler error");
 }
 
 void

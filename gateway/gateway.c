@@ -35,6 +35,7 @@
 #include "response.h"
 #include "router.h"
 #include "server.h"
+#include "wsconn.h"
 #include "store.h"
 #include "syncer.h"
 #include "xmalloc.h"
@@ -112,7 +113,7 @@ gateway_flow(struct gateway *gw, struct object *o)
 	log_info("object %s queue=%zu: reading %s",
 	    object_name(o), qlen, pause ? "paused" : "resumed");
 	for (c = conn_first_of(o); c != NULL; c = conn_next_of(c))
-		server_pause(c, pause);
+		wsconn_pause(c, pause);
 }
 
 static void
@@ -138,7 +139,7 @@ gateway_conn_open(struct gateway *gw, struct lws *wsi, void *server_data,
 	/* before the event goes anywhere: a failure may close c at once */
 	conn_set_server_data(c, server_data);
 	if (object_paused(o))
-		server_pause(c, 1);
+		wsconn_pause(c, 1);
 	ev = event_new(EVENT_CONNECT, c);
 	/* the connect event carries the upgrade headers, already encoded */
 	ev->len = buf_size(headers);
@@ -162,12 +163,14 @@ gateway_conn_message(struct gateway *gw, struct conn *c, uint8_t *payload,
 }
 
 void
-gateway_conn_error(struct gateway *gw, struct conn *c, const char *what)
+gateway_conn_error(struct gateway *gw, struct conn *c, int close_code,
+    const char *what)
 {
 	struct event	*ev = event_new(EVENT_ERROR, c);
 
-	metrics_error(gw->metrics, strstr(what, "too big") != NULL ?
-	    METRICS_ERR_MESSAGE_TOO_BIG : METRICS_ERR_SEND_QUEUE);
+	metrics_error(gw->metrics, close_code == 1009 ?
+	    METRICS_ERR_MESSAGE_TOO_BIG : close_code == 1008 ?
+	    METRICS_ERR_SEND_QUEUE : METRICS_ERR_PROTOCOL);
 	ev->text = xstrdup(what);
 	gateway_enqueue(gw, conn_object(c), ev);
 }
@@ -438,7 +441,7 @@ gateway_refuse(struct gateway *gw, struct event *ev, const struct response *r)
 	for (i = 0; i < r->nactions; i++)
 		if (r->actions[i].type == ACTION_SEND &&
 		    r->actions[i].target == TARGET_SENDER)
-			server_send(ev->conn, r->actions[i].data,
+			wsconn_send(ev->conn, r->actions[i].data,
 			    r->actions[i].len, r->actions[i].binary);
 	conn_set_refused(ev->conn);
 	/* the Status reason phrase, cut to what a close frame holds */
@@ -455,7 +458,7 @@ gateway_refuse(struct gateway *gw, struct event *ev, const struct response *r)
 	}
 	log_info("connection %s refused by the handler status=%d",
 	    conn_id(ev->conn), r->status);
-	server_close(ev->conn, 4000 + r->status, reason);
+	wsconn_close(ev->conn, 4000 + r->status, reason);
 }
 
 /* The pool's completion callback: each submitted event comes back once. */

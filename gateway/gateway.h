@@ -38,9 +38,12 @@ struct conn	*gateway_conn_open(struct gateway *gw, struct lws *wsi,
 /* A whole message arrived; payload (malloc'd) is taken over. */
 void		 gateway_conn_message(struct gateway *gw, struct conn *c,
 		    uint8_t *payload, size_t len, int binary);
-/* The gateway is closing c for a protocol or limit violation. */
+/*
+ * The gateway is closing c with close_code for a protocol or limit
+ * violation (what: the reason, for the handler's error event).
+ */
 void		 gateway_conn_error(struct gateway *gw, struct conn *c,
-		    const char *what);
+		    int close_code, const char *what);
 /* The socket is gone; queues the close event and drops the socket's ref. */
 void		 gateway_conn_closed(struct gateway *gw, struct conn *c,
 		    int code, const char *reason, int clean);

@@ -5,15 +5,50 @@ what the gateway answers to requests that are not (good) upgrades, and that
 it keeps serving good clients after them.
 """
 
+import json
 import os
+import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 
+V1 = os.path.join(h.TESTPROGS, "testhandler-v1")
+
+
 def gw():
     return h.shared_gateway()
+
+
+def read_until_closed(s, timeout=5.0):
+    """Everything the server sends until it closes; fails after timeout."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    for _ in range(100000):
+        left = deadline - time.monotonic()
+        h.expect(left > 0, "the server did not close within %.1f s (got "
+                 "%r)" % (timeout, data[:200]))
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def masked_text(text):
+    """One masked client text frame (payload under 126 bytes)."""
+    payload = text.encode()
+    key = os.urandom(4)
+    return bytes([0x81, 0x80 | len(payload)]) + key + bytes(
+        b ^ key[i % 4] for i, b in enumerate(payload))
 
 
 def header_has(resp, name, token):
@@ -59,6 +94,92 @@ def test_good_raw():
              "no 'Upgrade: websocket' in %r" % r.headers)
     h.expect_eq(r.header("Sec-WebSocket-Accept"), h.ws_accept(key),
                 "Sec-WebSocket-Accept")
+
+
+@h.test("plain HTTP: HEAD has the length and no body, POST gets 405, "
+        "paths leaving --static get 404, every answer ends the connection")
+def test_plain_http():
+    g = gw()
+    page = g.http("GET", "/")
+    h.expect_eq(page.status, 200, "GET / status")
+    r = g.http("HEAD", "/")
+    h.expect_eq(r.status, 200, "HEAD / status")
+    h.expect_eq(r.header("Content-Length"), str(len(page.body)),
+                "HEAD / Content-Length")
+    r = g.http("POST", "/", body=b"x")
+    h.expect_eq(r.status, 405, "POST / status")
+    h.expect(header_has(r, "Allow", "GET"), "405 without Allow: %r"
+             % r.headers)
+    up = "/.." * 12
+    for path in (up + "/etc/passwd", up.replace("..", "%2e%2e") +
+                 "/etc/passwd", up.replace("/", "%2f")[3:] + "%2fetc%2fpasswd",
+                 "/nothing-here.html"):
+        r = g.http("GET", path)
+        h.expect(r.status in (400, 404), "GET %s: status %d, body %r"
+                 % (path, r.status, r.body[:80]))
+        h.expect(b"root:" not in r.body, "GET %s served /etc/passwd" % path)
+    # Keep-alive asked for, one answer given, then the server closes.
+    s = socket.create_connection(("127.0.0.1", g.port), timeout=5)
+    try:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive"
+                  b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = read_until_closed(s)
+    finally:
+        s.close()
+    h.expect_eq(data.count(b"HTTP/1.1 200 "), 1, "answers on one connection")
+    h.expect(b"\r\nConnection: close\r\n" in data,
+             "no Connection: close in %r" % data[:300])
+
+
+@h.test("frames sent right behind the upgrade request are not lost")
+def test_frames_behind_upgrade():
+    g = gw()
+    req = "GET /websocket HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % g.port
+    req += "".join("%s: %s\r\n" % kv for kv in h.ws_handshake_headers())
+    s = socket.create_connection(("127.0.0.1", g.port), timeout=5)
+    try:
+        s.sendall(req.encode() + b"\r\n" +
+                  masked_text(json.dumps({"type": "ping"})))
+        data = b""
+        deadline = time.monotonic() + 5
+        for _ in range(1000):
+            if data.count(b"\x81") >= 2 and b"pong" in data:
+                break
+            h.expect(time.monotonic() < deadline,
+                     "no pong within 5 s: %r" % data[:400])
+            data += s.recv(65536)
+    finally:
+        s.close()
+    h.expect(data.startswith(b"HTTP/1.1 101 "), "status line: %r"
+             % data[:40])
+    h.expect(b"welcome" in data and b"pong" in data,
+             "welcome then pong expected: %r" % data[:400])
+
+
+@h.test("the upgrade request's headers reach the handler as HTTP_* "
+        "params: repeated ones joined, '_' names and Proxy left out")
+def test_header_params():
+    if not os.access(V1, os.X_OK):
+        raise AssertionError("check program not built: %s" % V1)
+    names = ["HTTP_X_CUSTOM", "HTTP_X_TWICE", "HTTP_USER_AGENT",
+             "HTTP_X_UNDER_SCORE", "HTTP_PROXY", "HTTP_HOST"]
+    g = h.Gateway(handler=[V1], static=None)
+    c = g.ws(header=["X-Show-Params: " + ",".join(names),
+                     "X-Custom: hello there", "X-Twice: a", "X-Twice: b",
+                     "X_Under_Score: sneaky", "Proxy: http://127.0.0.9:1",
+                     "User-Agent: torpor-test/1"])
+    got = dict(line.split("=", 1)
+               for line in c.recv_text(timeout=10).splitlines())
+    h.expect_eq(got.get("HTTP_X_CUSTOM"), "hello there", "HTTP_X_CUSTOM")
+    h.expect_eq(got.get("HTTP_X_TWICE"), "a, b", "HTTP_X_TWICE (joined)")
+    h.expect_eq(got.get("HTTP_USER_AGENT"), "torpor-test/1",
+                "HTTP_USER_AGENT")
+    h.expect_eq(got.get("HTTP_X_UNDER_SCORE"), "(none)",
+                "a header named with '_' is left out")
+    h.expect_eq(got.get("HTTP_PROXY"), "(none)", "Proxy is left out")
+    h.expect_eq(got.get("HTTP_HOST"), "127.0.0.1:%d" % g.port, "HTTP_HOST")
+    c.close()
+    g.expect_alive()
 
 
 @h.test("the gateway still serves a good client afterwards")

@@ -17,6 +17,9 @@
  *                  object (sender included), frame I starting "I/N "
  *   "attach N"     sets the connection's attachment to N bytes, replies "ok"
  *   anything else  replies "v=VERSION " followed by the text
+ * Connect: with a header "X-Show-Params: NAME,NAME..." in the upgrade
+ * request, replies "NAME=VALUE" lines (VALUE "(none)" when absent) for
+ * those FastCGI params, so a test sees the HTTP_* params the gateway sent.
  * Environment:
  *   TESTHANDLER_LOG        append one line per close and alarm event
  *   ALARM_FAIL_TIMES       fail that many alarm runs before succeeding
@@ -183,6 +186,29 @@ on_message(torpor_event *ev, void *user)
 }
 
 static int
+on_connect(torpor_event *ev, void *user)
+{
+	const char	*names = torpor_param(ev, "HTTP_X_SHOW_PARAMS"), *v;
+	char		 out[4096], name[128];
+	size_t		 used = 0, n;
+
+	(void)user;
+	while (names != NULL && *names != '\0' && used < sizeof out) {
+		n = strcspn(names, ",");
+		if (n > 0 && n < sizeof name) {
+			memcpy(name, names, n);
+			name[n] = '\0';
+			v = torpor_param(ev, name);
+			used += (size_t)snprintf(out + used, sizeof out - used,
+			    "%s=%s\n", name, v != NULL ? v : "(none)");
+		}
+		names += n + (names[n] == ',');
+	}
+	return used > 0 && used < sizeof out ?
+	    torpor_reply_text(ev, out) : 0;
+}
+
+static int
 on_close(torpor_event *ev, void *user)
 {
 	(void)user;
@@ -209,6 +235,7 @@ int
 main(void)
 {
 	static const struct torpor_handlers handlers = {
+		.on_connect = on_connect,
 		.on_message = on_message,
 		.on_close = on_close,
 		.on_alarm = on_alarm,

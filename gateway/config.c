@@ -81,6 +81,7 @@ enum {
 	OPT_RELOAD_TIMEOUT,
 	OPT_TRUST_PROXY,
 	OPT_HANDLER_ADDR,
+	OPT_HANDLER_STDERR,
 	OPT_HANDLER_CONNS,
 	OPT_LOG_FORMAT,
 	OPT_ADMIN_ALLOW,
@@ -137,6 +138,10 @@ static const struct config_opt config_opts[] = {
 	  .id = OPT_HANDLER_ADDR,
 	  .help = "external mode: connect to a running FastCGI\n"
 	      "server (PHP-FPM...) instead of spawning handlers" },
+	{ .name = "handler-stderr", .arg = "fail|log", .id = OPT_HANDLER_STDERR,
+	  .help = "a request during which the handler wrote to\n"
+	      "FastCGI's stderr stream: fail it (close 1011)\n"
+	      "or only log the lines; default fail" },
 	{ .name = "handler-param", .arg = "NAME=VALUE", .id = OPT_HANDLER_PARAM,
 	  .help = "a FastCGI param sent with every request (PHP-FPM\n"
 	      "needs SCRIPT_FILENAME); repeatable" },
@@ -588,6 +593,7 @@ config_defaults(struct config *cfg)
 	cfg->handlers_min = 0;
 	cfg->handlers_max = 2;
 	cfg->durability = STORE_DURABILITY_NONE;
+	cfg->stderr_fails = 1;
 	cfg->log_level = LOG_LEVEL_INFO;
 	for (i = 0; i < CONFIG_NOPTS; i++) {
 		if (config_opts[i].kind != OPTIONS_OTHER)
@@ -803,6 +809,14 @@ config_option(struct config *cfg, int c, const char *arg)
 		return 0;
 	case OPT_HANDLER_ADDR:
 		return config_set_handler_addr(cfg, arg);
+	case OPT_HANDLER_STDERR:
+		if (strcmp(arg, "fail") != 0 && strcmp(arg, "log") != 0) {
+			config_error("--handler-stderr: '%s' is invalid; "
+			    "accepted: fail, log", arg);
+			return -EINVAL;
+		}
+		cfg->stderr_fails = strcmp(arg, "fail") == 0;
+		return 0;
 	}
 	if ((o = config_find(c)) == NULL || o->kind == OPTIONS_OTHER) {
 		config_error("internal error: option %d has no parser", c);

@@ -39,6 +39,7 @@ struct config {
 	int		 handlers_max;		/* 2 */
 	int		 idle_timeout_ms;	/* --idle-timeout SECONDS, 30 s */
 	int		 event_timeout_ms;	/* --event-timeout SECONDS, 30 s */
+	int		 stderr_fails;		/* --handler-stderr fail|log, fail */
 	int		 reload_timeout_ms;	/* --reload-timeout SECONDS, 10 s */
 	int		 reload;		/* --reload: signal a running gateway */
 	char		*run_dir;		/* --run-dir */

@@ -882,6 +882,7 @@ gateway_setup(struct gateway *gw)
 	pc.event_timeout_ms = cfg->event_timeout_ms;
 	pc.reload_timeout_ms = cfg->reload_timeout_ms;
 	pc.max_response = cfg->max_response;
+	pc.stderr_fails = cfg->stderr_fails;
 	gw->pool = pool_create(&pc, gateway_done, gw);
 	pool_set_reload_cb(gw->pool, gateway_reload_done, gw);
 

@@ -63,6 +63,7 @@ struct proc {
 	int64_t		 started_at;
 	int64_t		 since;		/* busy since, or idle since */
 	int		 answered;	/* served at least one request */
+	int		 wrote_stderr;	/* during the request in flight */
 	int		 killed;	/* SIGKILL sent */
 	unsigned int	 gen;		/* generation */
 	int		 counted;	/* counted in pool->nprocs */
@@ -792,6 +793,7 @@ proc_rx(struct proc *pr, const void *in, size_t len)
 			break;
 		case FCGI_STDERR:
 			proc_log_stderr(pr, rec.content, rec.content_len);
+			pr->wrote_stderr |= rec.content_len > 0;
 			break;
 		case FCGI_END_REQUEST:
 			buf_consume(&pr->in, (size_t)n);
@@ -806,8 +808,11 @@ proc_rx(struct proc *pr, const void *in, size_t len)
 			pr->pool->crash_streak = 0;
 			if (pr->gen != pr->pool->gen)
 				proc_stop(pr, SIGTERM);	/* drained */
-			res.ok = 1;
-			res.cause = NULL;
+			/* the process is fine, but this answer is not trusted */
+			res.ok = !(pr->wrote_stderr && pr->pool->cfg.stderr_fails);
+			res.cause = res.ok ? NULL : "the handler wrote to FastCGI's "
+			    "stderr during the request (--handler-stderr fail)";
+			pr->wrote_stderr = 0;
 			res.body = buf_head(&pr->stdout_buf);
 			res.len = buf_size(&pr->stdout_buf);
 			proc_finish(pr, &res);

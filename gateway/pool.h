@@ -32,6 +32,7 @@ struct pool_config {
 	int		 event_timeout_ms;
 	int		 reload_timeout_ms;
 	size_t		 max_response;
+	int		 stderr_fails;	/* STDERR output fails the request */
 };
 
 /*

@@ -16,9 +16,10 @@ object "two". A sends "bad"; then
 - the gateway carries on: still running, a new client of object "one" is
   served, /metrics counts the 1011 close.
 
-The stderr case is the exception: an answer that comes after the
-handler wrote to its error stream is a good answer. It is applied (A gets
-its echo and stays open) and the line is logged at warn level.
+An answer that comes after the handler wrote to FastCGI's error stream
+is one of these failures by default (--handler-stderr fail); with
+--handler-stderr log it is a good answer: applied (A gets its echo and
+stays open), the line logged at warn level.
 """
 
 import os
@@ -189,10 +190,19 @@ def test_silent():
     expect_killed(g, r"event timeout")
 
 
-@h.test("answer after the handler wrote to stderr: applied, the line "
-        "logged at warn level, nobody closed", timeout=60)
-def test_stderr():
-    g = bad_gateway("stderr")
+@h.test("answer after the handler wrote to FastCGI's stderr: logged, "
+        "1011 for that connection only", timeout=90)
+def test_stderr_fails():
+    g = misbehave("stderr", r"the handler wrote to FastCGI's stderr during "
+                  r"the request")
+    expect_log(g, r"level=warn .*stderr: " + re.escape(STDERR_LINE),
+               "the FastCGI stderr line itself is logged at warn level")
+
+
+@h.test("--handler-stderr log: the answer after stderr is applied, the "
+        "line logged at warn level, nobody closed", timeout=60)
+def test_stderr_logged():
+    g = bad_gateway("stderr", ["--handler-stderr", "log"])
     a = connect(g, "one")
     b = connect(g, "one")
     c = connect(g, "two")

@@ -101,6 +101,7 @@ gateway_flow(struct gateway *gw, struct object *o)
 	size_t		 qlen = object_queue_len(o);
 	size_t		 max = gw->cfg->object_queue_max;
 	struct conn	*c;
+	unsigned int	 n;
 	int		 pause;
 
 	if (!object_paused(o) && qlen >= max)
@@ -110,8 +111,14 @@ gateway_flow(struct gateway *gw, struct object *o)
 	else
 		return;
 	object_set_paused(o, pause);
-	log_info("object %s queue=%zu: reading %s",
-	    object_name(o), qlen, pause ? "paused" : "resumed");
+	metrics_flow(gw->metrics, pause);
+	if (pause && (n = object_pause_note(o, alarm_now_ms())) > 0)
+		log_info("object %s queue=%zu: reading paused (%u time%s since "
+		    "the last such line; at most one a second)", object_name(o),
+		    qlen, n, n == 1 ? "" : "s");
+	else
+		log_debug("object %s queue=%zu: reading %s", object_name(o),
+		    qlen, pause ? "paused" : "resumed");
 	for (c = conn_first_of(o); c != NULL; c = conn_next_of(c))
 		wsconn_pause(c, pause);
 }

@@ -45,6 +45,7 @@ struct metrics {
 	uint64_t	lat_count;
 	uint64_t	requests;
 	uint64_t	batched_events;	/* events sent in requests of 2 or more */
+	uint64_t	flow[2];	/* resumes, pauses */
 	double		lat_sum_s;
 };
 
@@ -73,6 +74,12 @@ metrics_batch(struct metrics *m, size_t k)
 	m->requests++;
 	if (k > 1)
 		m->batched_events += k;
+}
+
+void
+metrics_flow(struct metrics *m, int paused)
+{
+	m->flow[paused != 0]++;
 }
 
 void
@@ -153,6 +160,14 @@ metrics_prometheus(const struct metrics *m, const struct metrics_gauges *g,
 	    "Events sent in requests that carried several (batches).");
 	buf_printf(out, "torpor_batched_events_total %llu\n",
 	    (unsigned long long)m->batched_events);
+	metrics_help(out, "torpor_flow_pauses_total", "counter",
+	    "Times reading from an object's sockets paused (queue full).");
+	buf_printf(out, "torpor_flow_pauses_total %llu\n",
+	    (unsigned long long)m->flow[1]);
+	metrics_help(out, "torpor_flow_resumes_total", "counter",
+	    "Times reading from an object's sockets resumed.");
+	buf_printf(out, "torpor_flow_resumes_total %llu\n",
+	    (unsigned long long)m->flow[0]);
 	metrics_help(out, "torpor_handler_latency_seconds", "histogram",
 	    "Time from sending a request to its answer.");
 	for (i = 0; i < METRICS_NLAT; i++)

@@ -54,6 +54,8 @@ void		 metrics_free(struct metrics *m);
 void		 metrics_event(struct metrics *m, int event);
 /* One request sent, carrying k events. */
 void		 metrics_batch(struct metrics *m, size_t k);
+/* Reading from an object's sockets paused (1) or resumed (0). */
+void		 metrics_flow(struct metrics *m, int paused);
 /* One answered request and how long the handler took. */
 void		 metrics_latency(struct metrics *m, int64_t us);
 void		 metrics_close(struct metrics *m, int code);

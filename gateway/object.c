@@ -31,6 +31,8 @@ struct object {
 	int		 alarm_retry;
 	int		 alarm_pending;
 	int		 paused;
+	unsigned int	 pauses;	/* since the last pause logged */
+	int64_t		 pause_logged_ms;
 	int		 pins;
 	struct object	*ready_next;
 	struct object	*dirty_next;
@@ -360,6 +362,18 @@ void
 object_set_paused(struct object *o, int on)
 {
 	o->paused = on;
+}
+
+unsigned int
+object_pause_note(struct object *o, int64_t now_ms)
+{
+	unsigned int	n = ++o->pauses;
+
+	if (o->pause_logged_ms != 0 && now_ms - o->pause_logged_ms < 1000)
+		return 0;
+	o->pause_logged_ms = now_ms;
+	o->pauses = 0;
+	return n;
 }
 
 void

@@ -95,6 +95,12 @@ void		 object_set_alarm_pending(struct object *o, int on);
 /* Set while reading from the object's sockets is paused (queue full). */
 int		 object_paused(const struct object *o);
 void		 object_set_paused(struct object *o, int on);
+/*
+ * Counts a pause of the object at now_ms. Returns how many pauses a log
+ * line should report, at most one line a second per object (a flood
+ * pauses and resumes reading thousands of times a second), else 0.
+ */
+unsigned int	 object_pause_note(struct object *o, int64_t now_ms);
 
 /* Ready list: objects with a queued event and none in flight. */
 void		 objects_mark_ready(struct objects *os, struct object *o);

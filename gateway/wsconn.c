@@ -7,6 +7,10 @@
  * both close frames have crossed, or right after ours is sent when we
  * failed the connection for a protocol error (RFC 6455 7.1.7) or answered
  * the peer's close.
+ *
+ * Paused (the object's queue is full), a wsconn stops parsing at once and
+ * keeps the rest of the read in held; resumed, it parses held from the
+ * next WRITEABLE, outside the gateway code that resumed it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,6 +42,8 @@ struct wsconn {
 	struct wsframe_parser	 parser;
 	struct buf		 rx;		/* a message arriving in pieces */
 	int			 rx_binary;
+	struct buf		 held;		/* read while paused, not parsed */
+	int			 paused;
 	struct outq		 out;
 	enum wsconn_state	 state;
 	int			 hs_written;	/* the 101 answer has left */
@@ -48,6 +54,8 @@ struct wsconn {
 	int			 peer_code;	/* from the peer, or 0 */
 	char			*peer_reason;
 };
+
+static void	wsconn_queue_close(struct wsconn *, int, const char *);
 
 struct wsconn *
 wsconn_create(struct gateway *gw, const struct config *cfg, struct lws *wsi,
@@ -68,6 +76,27 @@ void
 wsconn_attach(struct wsconn *wc, struct conn *c)
 {
 	wc->conn = c;
+}
+
+/*
+ * Whether len more bytes would pass --send-queue; if so the connection is
+ * closed with 1008 (the client does not read).
+ */
+static int
+wsconn_overflow(struct wsconn *wc, size_t len)
+{
+	if (wc->out.bytes + len <= wc->cfg->send_queue_max)
+		return 0;
+	log_warn("connection %s: send queue over %zu bytes (client not "
+	    "reading), closing 1008", conn_id(wc->conn), wc->cfg->send_queue_max);
+	gateway_conn_error(wc->gw, wc->conn, 1008, "send queue full");
+	if (wc->hs_written)
+		outq_clear(&wc->out);
+	wsconn_queue_close(wc, 1008, "send queue full");
+	/* it does not read, so it would not read the close frame either:
+	 * drop the socket on the next loop turn */
+	lws_set_timeout(wc->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	return 1;
 }
 
 /* Queues one frame, control frames in front of queued data. */
@@ -158,7 +187,8 @@ static int
 wsconn_control(struct wsconn *wc, const struct wsframe_event *ev)
 {
 	if (ev->opcode == WSFRAME_PING) {
-		if (wc->state == WSCONN_OPEN)
+		/* a ping flood from a client that does not read is bounded */
+		if (wc->state == WSCONN_OPEN && !wsconn_overflow(wc, ev->len + 2))
 			wsconn_queue(wc, WSFRAME_PONG, ev->data, ev->len);
 		return 0;
 	}
@@ -187,7 +217,15 @@ wsconn_receive(struct wsconn *wc, uint8_t *data, size_t len)
 	struct wsframe_event	ev;
 	ssize_t			n;
 
+	if (wc->paused) {
+		buf_append(&wc->held, data, len);
+		return 0;
+	}
 	while (len > 0 && !wc->failed && !wc->peer_closed) {
+		if (wc->paused) {
+			buf_append(&wc->held, data, len);
+			break;
+		}
 		n = wsframe_parse(&wc->parser, data, len, &ev);
 		if (n < 0) {
 			wsconn_fail(wc, (int)n);
@@ -206,9 +244,26 @@ wsconn_receive(struct wsconn *wc, uint8_t *data, size_t len)
 	return 0;
 }
 
+/* Parses what was read while paused; 0, or -1 to close now. */
+static int
+wsconn_unhold(struct wsconn *wc)
+{
+	struct buf	held = wc->held;
+	int		rc;
+
+	buf_init(&wc->held);
+	rc = wsconn_receive(wc, (uint8_t *)buf_head(&held), buf_size(&held));
+	buf_free(&held);
+	if (rc == 0 && !wc->paused)
+		lws_rx_flow_control(wc->wsi, 1);
+	return rc;
+}
+
 int
 wsconn_writeable(struct wsconn *wc)
 {
+	if (!wc->paused && buf_size(&wc->held) > 0 && wsconn_unhold(wc) != 0)
+		return -1;
 	if (wc->out.head != NULL) {
 		if (outq_write(&wc->out, wc->wsi) < 0)
 			return -1;
@@ -244,6 +299,7 @@ wsconn_closed(struct wsconn *wc)
 	}
 	outq_clear(&wc->out);
 	buf_free(&wc->rx);
+	buf_free(&wc->held);
 	free(wc->close_reason);
 	free(wc->peer_reason);
 	free(wc);
@@ -256,20 +312,8 @@ wsconn_send(struct conn *c, const void *data, size_t len, int binary)
 
 	if (wc == NULL || wc->state != WSCONN_OPEN)
 		return -ENOTCONN;
-	if (wc->out.bytes + len > wc->cfg->send_queue_max) {
-		log_warn("connection %s: send queue over %zu bytes "
-		    "(client not reading), closing 1008", conn_id(c),
-		    wc->cfg->send_queue_max);
-		gateway_conn_error(wc->gw, c, 1008, "send queue full");
-		if (wc->hs_written)
-			outq_clear(&wc->out);
-		wsconn_queue_close(wc, 1008, "send queue full");
-		/* it does not read, so it would not read the close frame
-		 * either: drop the socket on the next loop turn */
-		lws_set_timeout(wc->wsi, PENDING_TIMEOUT_CLOSE_SEND,
-		    LWS_TO_KILL_ASYNC);
+	if (wsconn_overflow(wc, len + WSFRAME_HEADER_MAX))
 		return -ENOBUFS;
-	}
 	wsconn_queue(wc, binary ? WSFRAME_BINARY : WSFRAME_TEXT, data, len);
 	return 0;
 }
@@ -288,6 +332,13 @@ wsconn_pause(struct conn *c, int paused)
 {
 	struct wsconn	*wc = conn_server_data(c);
 
-	if (wc != NULL)
-		lws_rx_flow_control(wc->wsi, paused ? 0 : 1);
+	if (wc == NULL || wc->paused == paused)
+		return;
+	wc->paused = paused;
+	if (paused)
+		lws_rx_flow_control(wc->wsi, 0);
+	else if (buf_size(&wc->held) > 0)
+		lws_callback_on_writable(wc->wsi);	/* wsconn_unhold */
+	else
+		lws_rx_flow_control(wc->wsi, 1);
 }

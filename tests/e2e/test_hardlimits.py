@@ -11,6 +11,8 @@ of N bytes, anything else is answered "v=1 TEXT").
   (seen in the gateway log and in /metrics, since a client that does not
   read may never see the close frame), the gateway's RSS stays bounded,
   and the other client gets every frame, in order.
+- ping flood: a client that never reads sends pings; their pongs count
+  against --send-queue, so it is closed with 1008.
 - flood: a raw socket client sends as fast as it can (up to 100,000
   messages, for at most 3 s) without reading, with --object-queue 16.
   Another client of the same object still gets each reply within a
@@ -68,12 +70,12 @@ def _mask(data, key):
         len(data), "big")
 
 
-def text_frame(text):
-    """One masked, final text frame, as a client sends it."""
+def text_frame(text, opcode=0x1):
+    """One masked, final text frame (or opcode), as a client sends it."""
     payload = text.encode("utf-8")
     n = len(payload)
     if n < 126:
-        head = bytes([0x81, 0x80 | n])
+        head = bytes([0x80 | opcode, 0x80 | n])
     elif n < 65536:
         head = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
     else:
@@ -344,6 +346,35 @@ FLOOD_MAX = 100000           # ... or this many messages (replies < 2 MiB)
 FLOOD_CHUNK = 500            # messages per sendall()
 PROBE_DEADLINE = 5.0
 MIN_PROBES_UNDER_LOAD = 5
+
+
+@h.test("ping flood from a client that never reads (--send-queue 16K): "
+        "its pongs fill the queue, it is closed with 1008, others served",
+        timeout=120)
+def test_ping_flood():
+    g = handler_gateway(["--send-queue", "16K"])
+    other = g.ws("/obj/room")
+    expect_reply(other, "before the ping flood", "other client")
+    flooder = RawWS(g.port, "/obj/room", rcvbuf=4096)
+    ping = text_frame("p" * 125, opcode=0x9)
+    t0 = time.monotonic()
+    flooder.sock.settimeout(2)
+    try:
+        for _ in range(2000):
+            if time.monotonic() - t0 > 10 or log_lines(g, r"send queue over"):
+                break
+            flooder.sock.sendall(ping * 64)
+    except OSError:
+        pass        # dropped by the gateway, or its buffers are full
+    lines = h.wait_until(lambda: log_lines(
+        g, r"level=warn .*connection [0-9a-f-]+: send queue over 16384 "
+        r"bytes .*closing 1008"), 10, what="the ping flooder's 1008 line")
+    h.comment(lines[0])
+    h.wait_until(lambda: metric(g, 'torpor_closes_total{code="1008"}') == 1,
+                 10, what='torpor_closes_total{code="1008"} is 1')
+    flooder.sock.close()
+    expect_reply(other, "after the ping flood", "other client")
+    g.expect_alive()
 
 
 @h.test("flood (one client sends 100,000 messages without reading, "

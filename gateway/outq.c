@@ -10,6 +10,8 @@
 #include "outq.h"
 #include "xmalloc.h"
 
+#define OUTQ_COALESCE	16384	/* bytes gathered into one write */
+
 struct outq_chunk {
 	struct outq_chunk	*next;
 	size_t			 len;
@@ -45,20 +47,47 @@ outq_push_copy(struct outq *q, const void *data, size_t len)
 	memcpy(outq_push(q, len, 0), data, len);
 }
 
-int
-outq_write(struct outq *q, struct lws *wsi)
+/* Takes the chunk at the front off the queue; the caller frees it. */
+static struct outq_chunk *
+outq_pop(struct outq *q)
 {
 	struct outq_chunk	*c = q->head;
-	int			 n;
 
-	if (c == NULL)
-		return 0;
 	q->head = c->next;
 	if (q->head == NULL)
 		q->tail = NULL;
 	q->bytes -= c->len;
-	n = lws_write(wsi, c->data + LWS_PRE, c->len, LWS_WRITE_RAW);
-	free(c);
+	return c;
+}
+
+int
+outq_write(struct outq *q, struct lws *wsi)
+{
+	struct outq_chunk	*c, *run;
+	size_t			 total = 0, off = 0;
+	int			 n;
+
+	if (q->head == NULL)
+		return 0;
+	/* several small chunks (a batch's frames) go out in one write */
+	for (c = q->head; c != NULL && total + c->len <= OUTQ_COALESCE;
+	    c = c->next)
+		total += c->len;
+	if (c == q->head || q->head->next == NULL || total == q->head->len) {
+		c = outq_pop(q);
+		n = lws_write(wsi, c->data + LWS_PRE, c->len, LWS_WRITE_RAW);
+		free(c);
+		return n < 0 ? -EIO : 1;
+	}
+	run = xmalloc(sizeof *run + LWS_PRE + total);
+	while (off < total) {
+		c = outq_pop(q);
+		memcpy(run->data + LWS_PRE + off, c->data + LWS_PRE, c->len);
+		off += c->len;
+		free(c);
+	}
+	n = lws_write(wsi, run->data + LWS_PRE, total, LWS_WRITE_RAW);
+	free(run);
 	return n < 0 ? -EIO : 1;
 }
 

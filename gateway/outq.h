@@ -33,9 +33,11 @@ uint8_t	*outq_push(struct outq *q, size_t len, int front);
 /* Same with the bytes given. */
 void	 outq_push_copy(struct outq *q, const void *data, size_t len);
 /*
- * Writes the chunk at the front with lws_write and frees it. Returns 1
- * when a chunk was written, 0 when the queue is empty, or -EIO when lws
- * refused the write (the socket is going away).
+ * Writes the chunk at the front with lws_write and frees it, together
+ * with the chunks after it while they fit in 16 KiB (one write instead
+ * of one per chunk and loop turn). Returns 1 when something was written,
+ * 0 when the queue is empty, or -EIO when lws refused the write (the
+ * socket is going away).
  */
 int	 outq_write(struct outq *q, struct lws *wsi);
 /* Frees every queued chunk. */

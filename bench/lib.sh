@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2034  # sets variables for the caller
-# bench/lib.sh: what run.sh and nginx.sh share, sourced by both: the real
-# pingpong binary of a build tree, the bookkeeping that stops every process
-# they start by PID, and loopback ports. The caller sets PROG (for
+# bench/lib.sh: what run.sh, nginx.sh and ab.sh share, sourced by each:
+# the real pingpong binary of a build tree, the bookkeeping that stops
+# every process they start by PID, loopback ports, and reading loadgen's
+# machine line. The caller sets PROG (for
 # messages), BUILDDIR, KEEP, and LEFTOVER (an extended regexp of command
 # lines of a stopped server's children that may be killed by name).
 
@@ -100,6 +101,19 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# --- loadgen ----------------------------------------------------------------
+
+# The value of KEY in a loadgen machine line.
+field() {
+	local kv
+	for kv in $2; do
+		if [ "${kv%%=*}" = "$1" ]; then
+			echo "${kv#*=}"
+			return
+		fi
+	done
+}
 
 # --- ports -------------------------------------------------------------------
 

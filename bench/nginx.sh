@@ -126,17 +126,6 @@ record() {
 	echo "$1 $2 $3" >>"$TMP/samples"
 }
 
-# The value of KEY in a loadgen machine line.
-field() {
-	local kv
-	for kv in $2; do
-		if [ "${kv%%=*}" = "$1" ]; then
-			echo "${kv#*=}"
-			return
-		fi
-	done
-}
-
 # closed PATH CONNS URL: one closed-loop run, figures c<CONNS>_*.
 closed() {
 	local path=$1 c=$2 url=$3 bound lg line rc

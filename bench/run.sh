@@ -58,8 +58,10 @@ STOREHANDLER=$BUILDDIR/bench/storehandler
 
 GATEWAY_OPTS=(--handlers 0:2 --idle-timeout 1)	# every torpor run
 FAILED=0
-# shellcheck disable=SC2034  # PROG and LEFTOVER are read by bench/lib.sh
+# PROG and LEFTOVER are read by bench/lib.sh
+# shellcheck disable=SC2034
 PROG=run.sh
+# shellcheck disable=SC2034
 LEFTOVER='pingpong|storehandler'
 . "$(dirname "$0")/lib.sh" || exit 1
 
@@ -126,17 +128,6 @@ stop_server() {
 # record SYSTEM FIGURE VALUE: one sample of one round.
 record() {
 	echo "$1 $2 $3" >>"$TMP/samples"
-}
-
-# The value of KEY in a loadgen machine line.
-field() {
-	local kv
-	for kv in $2; do
-		if [ "${kv%%=*}" = "$1" ]; then
-			echo "${kv#*=}"
-			return
-		fi
-	done
 }
 
 # Runs loadgen with a time bound; prints its machine line, notes errors.

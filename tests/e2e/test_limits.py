@@ -24,9 +24,14 @@ def upgrade(port, headers=(), source="127.0.0.1", path="/websocket"):
            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
            "Sec-WebSocket-Version: 13\r\n" % (path, port, key))
     req += "".join("%s: %s\r\n" % kv for kv in headers) + "\r\n"
+    return send_head(port, req, source)
+
+
+def send_head(port, head, source="127.0.0.1"):
+    """Sends a request head; returns the answer's status and the socket."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5,
                                  source_address=(source, 0))
-    s.sendall(req.encode())
+    s.sendall(head.encode())
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = s.recv(4096)
@@ -128,18 +133,9 @@ def padded_upgrade(port, total):
     pad = total - len(head) - len("X-Pad: \r\n\r\n")
     head += "X-Pad: %s\r\n\r\n" % ("a" * pad)
     h.expect_eq(len(head), total, "request head length")
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    try:
-        s.sendall(head.encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+    status, s = send_head(port, head)
+    s.close()
+    return status
 
 
 @h.test("--max-header-bytes 1024: a request head of exactly 1024 bytes "

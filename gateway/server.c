@@ -86,13 +86,14 @@ server_peer(struct server *s, struct lws *wsi, char *out, size_t size)
 		snprintf(out, size, "unknown");
 }
 
+/* Whether s is in list (with nocase, compared without regard to case). */
 static int
-server_listed(char *const *list, size_t n, const char *s)
+server_listed(char *const *list, size_t n, const char *s, int nocase)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		if (strcmp(list[i], s) == 0)
+		if ((nocase ? strcasecmp(list[i], s) : strcmp(list[i], s)) == 0)
 			return 1;
 	return 0;
 }
@@ -111,7 +112,7 @@ server_remote(struct server *s, struct lws *wsi, const struct httpreq *req,
 
 	server_peer(s, wsi, out, size);
 	if (!server_listed(s->cfg->trusted_proxies, s->cfg->ntrusted_proxies,
-	    out))
+	    out, 0))
 		return;
 	if ((fwd = httpreq_header(req, "X-Real-IP")) == NULL &&
 	    (fwd = httpreq_header(req, "X-Forwarded-For")) == NULL)
@@ -252,7 +253,7 @@ server_upgrade(struct server *s, struct lws *wsi, struct session *sess,
 	}
 	origin = httpreq_header(req, "Origin");
 	if (s->cfg->norigins > 0 && (origin == NULL ||
-	    !server_listed(s->cfg->origins, s->cfg->norigins, origin))) {
+	    !server_listed(s->cfg->origins, s->cfg->norigins, origin, 1))) {
 		log_info("upgrade refused path=%s status=403 (origin not in "
 		    "--allow-origin)", path);
 		server_refuse(wsi, sess, 403, "origin not allowed\n");
@@ -304,7 +305,8 @@ server_admin(struct server *s, struct lws *wsi, const char *path)
 	char		 peer[128];
 
 	server_peer(s, wsi, peer, sizeof peer);
-	if (!server_listed(s->cfg->admin_allow, s->cfg->nadmin_allow, peer)) {
+	if (!server_listed(s->cfg->admin_allow, s->cfg->nadmin_allow, peer,
+	    0)) {
 		log_info("%s refused to %s (not in --admin-allow)", path, peer);
 		return web_text(403, "forbidden\n", NULL);
 	}

@@ -98,6 +98,10 @@ def test_origin():
     st, s = upgrade(g.port, [("Origin", "https://good.example")])
     s.close()
     h.expect_eq(st, 101, "listed origin")
+    st, s = upgrade(g.port, [("Origin", "HTTPS://Good.Example")])
+    s.close()
+    h.expect_eq(st, 101, "listed origin in other case (the man page: "
+                "compared without regard to case)")
     st, s = upgrade(g.port, [("Origin", "https://evil.example")])
     s.close()
     h.expect_eq(st, 403, "other origin")

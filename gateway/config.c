@@ -87,6 +87,7 @@ enum {
 	OPT_ADMIN_ALLOW,
 	OPT_MAX_PER_IP,
 	OPT_ALLOW_ORIGIN,
+	OPT_SUBPROTOCOL,
 	OPT_HANDSHAKE_TIMEOUT,
 	OPT_MAX_HEADER,
 	OPT_MAX_TAGS,
@@ -234,6 +235,10 @@ static const struct config_opt config_opts[] = {
 	  .help = "accept upgrades only with this Origin header\n"
 	      "(scheme://host[:port]); repeatable; others get\n"
 	      "HTTP 403; default: any origin" },
+	{ .name = "subprotocol", .arg = "NAME", .id = OPT_SUBPROTOCOL,
+	  .help = "a WebSocket subprotocol the handlers speak; the\n"
+	      "first one a client offers is chosen; repeatable;\n"
+	      "default: none chosen" },
 	{ .name = "handshake-timeout", .arg = "SECONDS",
 	  .id = OPT_HANDSHAKE_TIMEOUT,
 	  .help = "drop a connection whose HTTP request or upgrade\n"
@@ -344,6 +349,14 @@ config_set_listen(struct config *cfg, const char *arg)
 	return 0;
 }
 
+/* Appends a copy of s to a repeatable option's list. */
+static void
+config_list_add(char ***list, size_t *n, const char *s)
+{
+	*list = xrealloc(*list, (*n + 1) * sizeof **list);
+	(*list)[(*n)++] = xstrdup(s);
+}
+
 /* The form only; the router checks the bytes of paths and names. */
 static int
 config_add_proxy(struct config *cfg, const char *arg)
@@ -357,9 +370,7 @@ config_add_proxy(struct config *cfg, const char *arg)
 		    "numeric IPv4 or IPv6 address, or unix", arg);
 		return -EINVAL;
 	}
-	cfg->trusted_proxies = xrealloc(cfg->trusted_proxies,
-	    (cfg->ntrusted_proxies + 1) * sizeof *cfg->trusted_proxies);
-	cfg->trusted_proxies[cfg->ntrusted_proxies++] = xstrdup(arg);
+	config_list_add(&cfg->trusted_proxies, &cfg->ntrusted_proxies, arg);
 	return 0;
 }
 
@@ -375,9 +386,7 @@ config_add_admin(struct config *cfg, const char *arg)
 		    "numeric IPv4 or IPv6 address, or unix", arg);
 		return -EINVAL;
 	}
-	cfg->admin_allow = xrealloc(cfg->admin_allow,
-	    (cfg->nadmin_allow + 1) * sizeof *cfg->admin_allow);
-	cfg->admin_allow[cfg->nadmin_allow++] = xstrdup(arg);
+	config_list_add(&cfg->admin_allow, &cfg->nadmin_allow, arg);
 	return 0;
 }
 
@@ -416,9 +425,7 @@ config_add_route(struct config *cfg, const char *arg)
 		    "or PREFIX/*, PATH and PREFIX starting with '/'", arg);
 		return -EINVAL;
 	}
-	cfg->routes = xrealloc(cfg->routes,
-	    (cfg->nroutes + 1) * sizeof *cfg->routes);
-	cfg->routes[cfg->nroutes++] = xstrdup(arg);
+	config_list_add(&cfg->routes, &cfg->nroutes, arg);
 	return 0;
 }
 
@@ -786,9 +793,7 @@ config_option(struct config *cfg, int c, const char *arg)
 			    "NAME=VALUE, NAME not starting with TORPOR_", arg);
 			return -EINVAL;
 		}
-		cfg->handler_params = xrealloc(cfg->handler_params,
-		    (cfg->nhandler_params + 1) * sizeof *cfg->handler_params);
-		cfg->handler_params[cfg->nhandler_params++] = xstrdup(arg);
+		config_list_add(&cfg->handler_params, &cfg->nhandler_params, arg);
 		return 0;
 	case OPT_ALLOW_ORIGIN:
 		if (arg[0] == '\0' || strchr(arg, ' ') != NULL) {
@@ -796,9 +801,18 @@ config_option(struct config *cfg, int c, const char *arg)
 			    "an origin like https://example.com", arg);
 			return -EINVAL;
 		}
-		cfg->origins = xrealloc(cfg->origins,
-		    (cfg->norigins + 1) * sizeof *cfg->origins);
-		cfg->origins[cfg->norigins++] = xstrdup(arg);
+		config_list_add(&cfg->origins, &cfg->norigins, arg);
+		return 0;
+	case OPT_SUBPROTOCOL:
+		/* RFC 6455 4.1: a token (RFC 2616 2.2) */
+		if (arg[0] == '\0' || arg[strspn(arg, "!#$%&'*+-.^_`|~"
+		    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz")] != '\0') {
+			config_error("--subprotocol: '%s' is invalid; accepted: "
+			    "a token such as chat.v2", arg);
+			return -EINVAL;
+		}
+		config_list_add(&cfg->subprotocols, &cfg->nsubprotocols, arg);
 		return 0;
 	case OPT_LOG_FORMAT:
 		if (log_parse_format(arg, &cfg->log_format) != 0) {
@@ -920,6 +934,9 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->norigins; i++)
 		free(cfg->origins[i]);
 	free(cfg->origins);
+	for (i = 0; i < cfg->nsubprotocols; i++)
+		free(cfg->subprotocols[i]);
+	free(cfg->subprotocols);
 	for (i = 0; i < cfg->nhandler_params; i++)
 		free(cfg->handler_params[i]);
 	free(cfg->handler_params);

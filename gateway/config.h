@@ -62,6 +62,8 @@ struct config {
 	int		 max_per_ip;		/* --max-connections-per-ip, 1000 */
 	char		**origins;		/* --allow-origin, repeatable */
 	size_t		 norigins;		/* 0: any origin */
+	char		**subprotocols;		/* --subprotocol, repeatable */
+	size_t		 nsubprotocols;
 	int		 handshake_timeout_ms;	/* --handshake-timeout, 10 s */
 	size_t		 max_header;		/* --max-header-bytes, 4096 */
 	size_t		 max_tags;		/* --max-tags, 10 */

@@ -144,9 +144,32 @@ server_key_valid(const char *k)
 	return strchr("AQgw", k[21]) != NULL;
 }
 
+/*
+ * The subprotocol to answer with: the first the client offers (it lists
+ * them by preference) that is one of --subprotocol; NULL for none, which
+ * RFC 6455 4.2.2 allows (a client that insists then gives up itself).
+ */
+static char *
+server_subprotocol(const struct server *s, const struct httpreq *req)
+{
+	const char	*offered = httpreq_header(req, "Sec-WebSocket-Protocol");
+	char		*list, *item, *save = NULL, *chosen = NULL;
+
+	if (offered == NULL || s->cfg->nsubprotocols == 0)
+		return NULL;
+	list = xstrdup(offered);
+	for (item = strtok_r(list, ", \t", &save); item != NULL && !chosen;
+	    item = strtok_r(NULL, ", \t", &save))
+		if (server_listed(s->cfg->subprotocols, s->cfg->nsubprotocols,
+		    item, 0))
+			chosen = xstrdup(item);
+	free(list);
+	return chosen;
+}
+
 /* The 101 answer, with Sec-WebSocket-Accept = base64(SHA-1(key GUID)). */
 static void
-server_switching(const char *key, struct buf *out)
+server_switching(const char *key, const char *subprotocol, struct buf *out)
 {
 	unsigned char	 digest[20];
 	char		 joined[64], accept[32];
@@ -157,7 +180,10 @@ server_switching(const char *key, struct buf *out)
 	    sizeof accept);
 	buf_printf(out, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+	    "Sec-WebSocket-Accept: %s\r\n", accept);
+	if (subprotocol != NULL)
+		buf_printf(out, "Sec-WebSocket-Protocol: %s\r\n", subprotocol);
+	buf_append_str(out, "\r\n");
 }
 
 /*
@@ -217,7 +243,7 @@ server_upgrade(struct server *s, struct lws *wsi, struct session *sess,
 	const struct httpreq	*req = sess->req;
 	const char		*why, *ver, *origin, *key, *query;
 	struct buf		 nv = BUF_INIT, hs = BUF_INIT, uri = BUF_INIT;
-	char			 name[512], remote[128];
+	char			 name[512], remote[128], *subprotocol;
 	int			 rc;
 
 	if ((why = server_upgrade_malformed(req)) != NULL) {
@@ -276,10 +302,14 @@ server_upgrade(struct server *s, struct lws *wsi, struct session *sess,
 	}
 
 	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);	/* handshake done */
-	server_switching(key, &hs);
+	subprotocol = server_subprotocol(s, req);
+	server_switching(key, subprotocol, &hs);
 	sess->ws = wsconn_create(s->gw, s->cfg, wsi, buf_head(&hs),
 	    buf_size(&hs));
 	server_header_params(req, &nv);
+	if (subprotocol != NULL)
+		fcgi_param_add_str(&nv, "TORPOR_SUBPROTOCOL", subprotocol);
+	free(subprotocol);
 	buf_append_str(&uri, httpreq_path(req));
 	if ((query = httpreq_query(req)) != NULL)
 		buf_printf(&uri, "?%s", query);

@@ -182,6 +182,31 @@ def test_header_params():
     g.expect_alive()
 
 
+@h.test("--subprotocol: the first offered one that is allowed is chosen, "
+        "named in the 101 and given to the handler; none offered, none "
+        "named")
+def test_subprotocol():
+    if not os.access(V1, os.X_OK):
+        raise AssertionError("check program not built: %s" % V1)
+    g = h.Gateway(handler=[V1], static=None,
+                  args=["--subprotocol", "chat.v2", "--subprotocol",
+                        "chat.v1"])
+    cases = [("x.v9, chat.v1, chat.v2", "chat.v1"), ("chat.v2", "chat.v2"),
+             ("x.v9", None), (None, None)]
+    for offer, want in cases:
+        extra = [] if offer is None else [("Sec-WebSocket-Protocol", offer)]
+        r = g.http("GET", "/websocket", h.ws_handshake_headers(extra=extra))
+        h.expect_eq(r.status, 101, "status for offer %r" % offer)
+        h.expect_eq(r.header("Sec-WebSocket-Protocol"), want,
+                    "subprotocol answered to offer %r" % offer)
+    c = g.ws(header=["X-Show-Params: TORPOR_SUBPROTOCOL",
+                     "Sec-WebSocket-Protocol: x.v9, chat.v2"])
+    h.expect_eq(c.recv_text(timeout=10).strip(),
+                "TORPOR_SUBPROTOCOL=chat.v2", "the handler's param")
+    c.close()
+    g.expect_alive()
+
+
 @h.test("the gateway still serves a good client afterwards")
 def test_still_serving():
     g = gw()

@@ -133,15 +133,14 @@ gateway_enqueue(struct gateway *gw, struct object *o, struct event *ev)
 }
 
 struct conn *
-gateway_conn_open(struct gateway *gw, struct lws *wsi, void *server_data,
-    const char *object, const char *remote, const char *uri,
-    struct buf *headers)
+gateway_conn_open(struct gateway *gw, void *server_data, const char *object,
+    const char *remote, const char *uri, struct buf *headers)
 {
 	struct object	*o = objects_get(gw->objects, object);
 	struct conn	*c;
 	struct event	*ev;
 
-	c = registry_add(gw->registry, o, wsi, remote, alarm_now_ms());
+	c = registry_add(gw->registry, o, remote, alarm_now_ms());
 	conn_set_uri(c, uri);
 	/* before the event goes anywhere: a failure may close c at once */
 	conn_set_server_data(c, server_data);
@@ -683,7 +682,7 @@ gateway_replay_one(const char *object, const char *id, const char *json,
 	struct conn	*c;
 	struct event	*ev;
 
-	c = registry_add(gw->registry, o, NULL, "", alarm_now_ms());
+	c = registry_add(gw->registry, o, "", alarm_now_ms());
 	registry_adopt_record(c, id, json, len);
 	ev = event_new(EVENT_CLOSE, c);
 	ev->close_code = 1006;

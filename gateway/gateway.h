@@ -15,7 +15,6 @@
 struct gateway;
 struct config;
 struct conn;
-struct lws;
 
 /* Runs the gateway until SIGTERM/SIGINT. Returns the exit status. */
 int		 gateway_run(const struct config *cfg);
@@ -32,9 +31,9 @@ int		 gateway_can_accept(struct gateway *gw, const char *remote);
  * event. headers holds the upgrade request's HTTP_* params, already
  * FastCGI-encoded (taken over). Returns the conn.
  */
-struct conn	*gateway_conn_open(struct gateway *gw, struct lws *wsi,
-		    void *server_data, const char *object, const char *remote,
-		    const char *uri, struct buf *headers);
+struct conn	*gateway_conn_open(struct gateway *gw, void *server_data,
+		    const char *object, const char *remote, const char *uri,
+		    struct buf *headers);
 /* A whole message arrived; payload (malloc'd) is taken over. */
 void		 gateway_conn_message(struct gateway *gw, struct conn *c,
 		    uint8_t *payload, size_t len, int binary);

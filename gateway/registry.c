@@ -22,7 +22,6 @@ struct conn {
 	struct registry	*reg;
 	char		 id[CONN_ID_LEN + 1];
 	struct object	*obj;
-	struct lws	*wsi;
 	char		*attachment;
 	size_t		 attachment_len;
 	char		**tags;
@@ -171,7 +170,7 @@ registry_mark(struct conn *c)
 }
 
 struct conn *
-registry_add(struct registry *reg, struct object *obj, struct lws *wsi,
+registry_add(struct registry *reg, struct object *obj,
     const char *remote, int64_t now_ms)
 {
 	struct conn	*c = xcalloc(1, sizeof *c), **head;
@@ -181,7 +180,6 @@ registry_add(struct registry *reg, struct object *obj, struct lws *wsi,
 		registry_uuid(reg, c->id);
 	} while (registry_find(reg, c->id) != NULL);
 	c->obj = obj;
-	c->wsi = wsi;
 	c->remote = xstrdup(remote != NULL ? remote : "");
 	c->connected_at = now_ms;
 	c->tags_joined = xstrdup("");
@@ -459,7 +457,6 @@ conn_detach(struct conn *c)
 	if (!c->open)
 		return;
 	c->open = 0;
-	c->wsi = NULL;
 	HASH_DEL(c->reg->by_id, c);
 	c->reg->count--;
 	registry_remote_add(c->reg, c->remote, -1);
@@ -505,12 +502,6 @@ struct object *
 conn_object(const struct conn *c)
 {
 	return c->obj;
-}
-
-struct lws *
-conn_wsi(const struct conn *c)
-{
-	return c->wsi;
 }
 
 int

@@ -23,7 +23,6 @@
 struct registry;
 struct conn;
 struct object;
-struct lws;
 
 #define CONN_ID_LEN	36
 
@@ -32,11 +31,11 @@ struct registry	*registry_create(MDB_env *env, const struct store_gateway_dbs *d
 void		 registry_free(struct registry *reg);
 
 /*
- * Creates a conn for wsi on object with a fresh UUIDv4 id; it counts as
- * open in its object until conn_detach. Holds one reference for the socket.
+ * Creates a conn on object with a fresh UUIDv4 id; it counts as open in
+ * its object until conn_detach. Holds one reference for the socket.
  */
 struct conn	*registry_add(struct registry *reg, struct object *obj,
-		    struct lws *wsi, const char *remote, int64_t now_ms);
+		    const char *remote, int64_t now_ms);
 /* Finds an open conn by id, or NULL. */
 struct conn	*registry_find(struct registry *reg, const char *id);
 /*
@@ -71,7 +70,6 @@ void		 conn_unref(struct conn *c);
 
 const char	*conn_id(const struct conn *c);
 struct object	*conn_object(const struct conn *c);
-struct lws	*conn_wsi(const struct conn *c);
 int		 conn_is_open(const struct conn *c);
 const char	*conn_remote(const struct conn *c);
 const char	*conn_attachment(const struct conn *c, size_t *len);

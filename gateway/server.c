@@ -314,7 +314,7 @@ server_upgrade(struct server *s, struct lws *wsi, struct session *sess,
 	if ((query = httpreq_query(req)) != NULL)
 		buf_printf(&uri, "?%s", query);
 	buf_append_byte(&uri, '\0');
-	wsconn_attach(sess->ws, gateway_conn_open(s->gw, wsi, sess->ws, name,
+	wsconn_attach(sess->ws, gateway_conn_open(s->gw, sess->ws, name,
 	    remote, (const char *)buf_head(&uri), &nv));
 	buf_free(&nv);
 	buf_free(&hs);

@@ -951,6 +951,8 @@ gateway_teardown(struct gateway *gw)
 	 */
 	if (gw->registry != NULL)
 		gateway_flush(gw);
+	if (gw->server != NULL)
+		server_going_away(gw->server);
 	server_free(gw->server);
 	metrics_free(gw->metrics);
 	/* events hold references on conns: free them first */

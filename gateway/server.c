@@ -452,6 +452,11 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_RAW_CLOSE:
 		server_closed(sess);
 		return 0;
+	case LWS_CALLBACK_USER:		/* server_going_away */
+		/* the listening socket has this protocol too, and no session */
+		if (sess != NULL && sess->ws != NULL)
+			wsconn_going_away(sess->ws);
+		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (s != NULL)
 			gateway_wake(s->gw);
@@ -551,6 +556,15 @@ void
 server_stop(struct server *s)
 {
 	ev_break(s->loop, EVBREAK_ALL);
+}
+
+void
+server_going_away(struct server *s)
+{
+	/* the vhost's own copy of the protocol: lws compares pointers */
+	lws_callback_all_protocol_vhost_args(s->vhost,
+	    lws_vhost_name_to_protocol(s->vhost, CLIENT_PROTOCOL_NAME),
+	    LWS_CALLBACK_USER, NULL, 0);
 }
 
 struct lws_vhost *

@@ -25,6 +25,8 @@ void			 server_free(struct server *s);
 /* Runs the event loop until server_stop (called from a loop callback). */
 void			 server_run(struct server *s);
 void			 server_stop(struct server *s);
+/* Sends every open WebSocket a close 1001 "going away" (before free). */
+void			 server_going_away(struct server *s);
 struct lws_context	*server_context(struct server *s);
 struct lws_vhost	*server_vhost(struct server *s);
 

@@ -282,6 +282,25 @@ wsconn_writeable(struct wsconn *wc)
 }
 
 void
+wsconn_going_away(struct wsconn *wc)
+{
+	uint8_t	frame[LWS_PRE + WSFRAME_HEADER_MAX + 125], *p = frame + LWS_PRE;
+	size_t	n, hlen;
+
+	if (wc->state != WSCONN_OPEN || wc->out.head != NULL ||
+	    lws_send_pipe_choked(wc->wsi))
+		return;
+	n = wsframe_close_payload(p + 2, 1001, "going away");
+	hlen = wsframe_header(p, WSFRAME_CLOSE, n);
+	memmove(p + hlen, p + 2, n);
+	if (lws_write(wc->wsi, p, hlen + n, LWS_WRITE_RAW) < 0)
+		return;
+	wc->state = WSCONN_CLOSE_SENT;
+	wc->close_code = 1001;
+	wc->close_reason = xstrdup("going away");
+}
+
+void
 wsconn_closed(struct wsconn *wc)
 {
 	struct conn	*c = wc->conn;

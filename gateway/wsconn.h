@@ -33,6 +33,12 @@ void		 wsconn_attach(struct wsconn *wc, struct conn *c);
 int		 wsconn_receive(struct wsconn *wc, uint8_t *data, size_t len);
 /* WRITEABLE: sends the next queued frame. 0, or -1 to close now. */
 int		 wsconn_writeable(struct wsconn *wc);
+/*
+ * The gateway is stopping: writes a close frame 1001 "going away" now, if
+ * the socket can take it at once and nothing is queued before it (a
+ * frame half sent must not be cut into); the socket closes right after.
+ */
+void		 wsconn_going_away(struct wsconn *wc);
 /* The socket has gone: reports the close to the gateway and frees wc. */
 void		 wsconn_closed(struct wsconn *wc);
 

@@ -166,9 +166,9 @@ def test_replay_after_kill():
         h.expect_eq(len(alarms), 1, "alarm runs after one more restart")
 
 
-@h.test("SIGTERM with 10 open connections and a pending alarm: at the "
-        "next start 10 closes (1006, clean 0) are replayed and the alarm "
-        "fires on time", timeout=90)
+@h.test("SIGTERM with 10 open connections and a pending alarm: each client "
+        "gets close 1001, at the next start 10 closes (1006, clean 0) are "
+        "replayed and the alarm fires on time", timeout=90)
 def test_replay_after_stop():
     g = replay_gateway()
     clients, set_at = open_clients(g)
@@ -185,6 +185,8 @@ def test_replay_after_stop():
             seen.append(type(e).__name__)
         c.drop()
     h.comment("clients saw at the stop: %s" % sorted(set(map(str, seen))))
+    h.expect_eq(seen, [1001] * len(clients), "close codes the clients got "
+                "at the stop (1001 going away)")
     h.expect(not handler_events(g)[0], "close events at the stop (they are "
              "for the next start): %s" % (handler_events(g)[0],))
     g.start(reuse_run_dir=True)

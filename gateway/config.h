@@ -56,6 +56,7 @@ struct config {
 	size_t		 max_attachment;	/* --max-attachment BYTES, 16 KiB */
 	size_t		 max_name;		/* --max-object-name BYTES, 128 */
 	size_t		 send_queue_max;	/* --send-queue BYTES, 4 MiB */
+	int		 send_timeout_ms;	/* --send-timeout SECONDS, 60 s */
 	size_t		 object_queue_max;	/* --object-queue EVENTS, 1024 */
 	size_t		 max_response;		/* --max-response BYTES, 16 MiB */
 	int		 max_connections;	/* --max-connections, 100000 */

@@ -169,14 +169,15 @@ gateway_conn_message(struct gateway *gw, struct conn *c, uint8_t *payload,
 }
 
 void
-gateway_conn_error(struct gateway *gw, struct conn *c, int close_code,
-    const char *what)
+gateway_conn_error(struct gateway *gw, struct conn *c,
+    enum metrics_error kind, const char *what)
 {
-	struct event	*ev = event_new(EVENT_ERROR, c);
+	struct event	*ev;
 
-	metrics_error(gw->metrics, close_code == 1009 ?
-	    METRICS_ERR_MESSAGE_TOO_BIG : close_code == 1008 ?
-	    METRICS_ERR_SEND_QUEUE : METRICS_ERR_PROTOCOL);
+	if (gw->stopping)
+		return;		/* sockets closing at teardown: nothing to tell */
+	ev = event_new(EVENT_ERROR, c);
+	metrics_error(gw->metrics, kind);
 	ev->text = xstrdup(what);
 	gateway_enqueue(gw, conn_object(c), ev);
 }

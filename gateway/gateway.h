@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "metrics.h"
 
 struct gateway;
 struct config;
@@ -38,11 +39,12 @@ struct conn	*gateway_conn_open(struct gateway *gw, void *server_data,
 void		 gateway_conn_message(struct gateway *gw, struct conn *c,
 		    uint8_t *payload, size_t len, int binary);
 /*
- * The gateway is closing c with close_code for a protocol or limit
- * violation (what: the reason, for the handler's error event).
+ * The gateway is closing c for a protocol or limit violation of the
+ * given kind (counted in /metrics); what is the reason, for the
+ * handler's error event.
  */
 void		 gateway_conn_error(struct gateway *gw, struct conn *c,
-		    int close_code, const char *what);
+		    enum metrics_error kind, const char *what);
 /* The socket is gone; queues the close event and drops the socket's ref. */
 void		 gateway_conn_closed(struct gateway *gw, struct conn *c,
 		    int code, const char *reason, int clean);

@@ -24,7 +24,7 @@ static const char *const event_names[] = {
 static const char *const error_names[METRICS_ERR_COUNT] = {
 	"handler_failed", "handler_timeout", "bad_response", "handler_status",
 	"refused", "message_too_big", "send_queue_full", "spawn_failed",
-	"protocol_error",
+	"protocol_error", "send_timeout",
 };
 static const char *const alarm_names[METRICS_ALARM_COUNT] = {
 	"fired", "retried", "failed",

@@ -24,6 +24,7 @@ enum metrics_error {
 	METRICS_ERR_SEND_QUEUE,		/* --send-queue, close 1008 */
 	METRICS_ERR_SPAWN,		/* a handler could not be started */
 	METRICS_ERR_PROTOCOL,		/* RFC 6455 broken, close 1002/1007 */
+	METRICS_ERR_SEND_TIMEOUT,	/* --send-timeout, output stalled */
 	METRICS_ERR_COUNT,
 };
 

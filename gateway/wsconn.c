@@ -11,6 +11,11 @@
  * Paused (the object's queue is full), a wsconn stops parsing at once and
  * keeps the rest of the read in held; resumed, it parses held from the
  * next WRITEABLE, outside the gateway code that resumed it.
+ *
+ * Output that makes no progress (the client stopped reading, the kernel
+ * buffers are full) for --send-timeout drops the socket. The timer is
+ * armed only when output backs up (a frame queued behind another, or
+ * left over after a write), so the common reply costs no timer at all.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "alarm.h"
 #include "gateway.h"
 #include "log.h"
 #include "outq.h"
@@ -44,6 +50,7 @@ struct wsconn {
 	int			 rx_binary;
 	struct buf		 held;		/* read while paused, not parsed */
 	int			 paused;
+	int64_t			 stall_ms;	/* output stalled since, or 0 */
 	struct outq		 out;
 	enum wsconn_state	 state;
 	int			 hs_written;	/* the 101 answer has left */
@@ -89,7 +96,8 @@ wsconn_overflow(struct wsconn *wc, size_t len)
 		return 0;
 	log_warn("connection %s: send queue over %zu bytes (client not "
 	    "reading), closing 1008", conn_id(wc->conn), wc->cfg->send_queue_max);
-	gateway_conn_error(wc->gw, wc->conn, 1008, "send queue full");
+	gateway_conn_error(wc->gw, wc->conn, METRICS_ERR_SEND_QUEUE,
+	    "send queue full");
 	if (wc->hs_written)
 		outq_clear(&wc->out);
 	wsconn_queue_close(wc, 1008, "send queue full");
@@ -99,6 +107,26 @@ wsconn_overflow(struct wsconn *wc, size_t len)
 	return 1;
 }
 
+/* Output is backed up: (re)starts the --send-timeout clock. */
+static void
+wsconn_stall_arm(struct wsconn *wc)
+{
+	if (wc->state != WSCONN_OPEN)
+		return;		/* the closing handshake has its own timeout */
+	wc->stall_ms = alarm_now_ms();
+	lws_set_timeout(wc->wsi, PENDING_TIMEOUT_USER_OK,
+	    (wc->cfg->send_timeout_ms + 999) / 1000);
+}
+
+static void
+wsconn_stall_disarm(struct wsconn *wc)
+{
+	if (wc->stall_ms == 0 || wc->state != WSCONN_OPEN)
+		return;
+	wc->stall_ms = 0;
+	lws_set_timeout(wc->wsi, NO_PENDING_TIMEOUT, 0);
+}
+
 /* Queues one frame, control frames in front of queued data. */
 static void
 wsconn_queue(struct wsconn *wc, int opcode, const void *data, size_t len)
@@ -106,6 +134,9 @@ wsconn_queue(struct wsconn *wc, int opcode, const void *data, size_t len)
 	uint8_t	 hdr[10], *p;
 	size_t	 hlen = wsframe_header(hdr, opcode, len);
 	int	 control = opcode >= WSFRAME_CLOSE;
+
+	if (wc->out.head != NULL && wc->stall_ms == 0)
+		wsconn_stall_arm(wc);
 
 	/* never in front of the 101 answer, though */
 	p = outq_push(&wc->out, hlen + len,
@@ -146,7 +177,8 @@ wsconn_fail(struct wsconn *wc, int err)
 	if (wc->state != WSCONN_OPEN)
 		return;
 	log_info("connection %s: %s, closing %d", conn_id(wc->conn), why, code);
-	gateway_conn_error(wc->gw, wc->conn, code, why);
+	gateway_conn_error(wc->gw, wc->conn, code == 1009 ?
+	    METRICS_ERR_MESSAGE_TOO_BIG : METRICS_ERR_PROTOCOL, why);
 	wsconn_queue_close(wc, code, why);
 }
 
@@ -268,10 +300,22 @@ wsconn_writeable(struct wsconn *wc)
 		if (outq_write(&wc->out, wc->wsi) < 0)
 			return -1;
 		wc->hs_written = 1;
-		if (wc->out.head != NULL || wc->state == WSCONN_CLOSING)
+		/*
+		 * A WRITEABLE is progress: restart the clock while output is
+		 * left (in the queue, or the part of this write lws keeps),
+		 * and come back once it is gone to stop it.
+		 */
+		if (wc->out.head != NULL || lws_partial_buffered(wc->wsi)) {
+			wsconn_stall_arm(wc);
 			lws_callback_on_writable(wc->wsi);
+		} else {
+			wsconn_stall_disarm(wc);
+			if (wc->state == WSCONN_CLOSING)
+				lws_callback_on_writable(wc->wsi);
+		}
 		return 0;
 	}
+	wsconn_stall_disarm(wc);	/* all sent */
 	if (wc->state != WSCONN_CLOSING)
 		return 0;
 	/* our close frame has left: lws calls WRITEABLE only after that */
@@ -300,6 +344,17 @@ wsconn_going_away(struct wsconn *wc)
 	wc->close_reason = xstrdup("going away");
 }
 
+/*
+ * Whether the socket went because --send-timeout passed with the output
+ * stalled (lws's timeout closes it without saying which timeout).
+ */
+static int
+wsconn_stalled(const struct wsconn *wc)
+{
+	return wc->state == WSCONN_OPEN && wc->stall_ms != 0 &&
+	    alarm_now_ms() - wc->stall_ms >= wc->cfg->send_timeout_ms - 100;
+}
+
 void
 wsconn_closed(struct wsconn *wc)
 {
@@ -307,7 +362,14 @@ wsconn_closed(struct wsconn *wc)
 
 	if (c != NULL) {
 		conn_set_server_data(c, NULL);
-		if (wc->peer_code != 0)
+		if (wsconn_stalled(wc)) {
+			log_warn("connection %s: no output progress for %d s "
+			    "(client not reading), dropped", conn_id(c),
+			    (wc->cfg->send_timeout_ms + 999) / 1000);
+			gateway_conn_error(wc->gw, c, METRICS_ERR_SEND_TIMEOUT,
+			    "send timeout");
+			gateway_conn_closed(wc->gw, c, 1008, "send timeout", 0);
+		} else if (wc->peer_code != 0)
 			gateway_conn_closed(wc->gw, c, wc->peer_code,
 			    wc->peer_reason, 1);
 		else if (wc->close_code != 0)

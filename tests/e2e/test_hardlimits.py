@@ -12,7 +12,9 @@ of N bytes, anything else is answered "v=1 TEXT").
   read may never see the close frame), the gateway's RSS stays bounded,
   and the other client gets every frame, in order.
 - ping flood: a client that never reads sends pings; their pongs count
-  against --send-queue, so it is closed with 1008.
+  against --send-queue, or its output stalls: it is closed with 1008.
+- --send-timeout: a client that stops reading is dropped once its output
+  has made no progress for that long; one that reads slowly is not.
 - flood: a raw socket client sends as fast as it can (up to 100,000
   messages, for at most 3 s) without reading, with --object-queue 16.
   Another client of the same object still gets each reply within a
@@ -25,6 +27,7 @@ of N bytes, anything else is answered "v=1 TEXT").
 """
 
 import base64
+import select
 import os
 import re
 import socket
@@ -348,32 +351,99 @@ PROBE_DEADLINE = 5.0
 MIN_PROBES_UNDER_LOAD = 5
 
 
-@h.test("ping flood from a client that never reads (--send-queue 16K): "
-        "its pongs fill the queue, it is closed with 1008, others served",
-        timeout=120)
+def send_for(sock, data, seconds, stop):
+    """
+    Sends data over and over for at most `seconds`, never cutting a frame
+    in two (a blocked send waits, bounded), until stop() is true or the
+    gateway stops taking bytes. Returns the bytes sent.
+    """
+    deadline = time.monotonic() + seconds
+    pending, sent = b"", 0
+    for i in range(1000000):
+        if time.monotonic() >= deadline or (i % 32 == 0 and stop()):
+            break
+        if not pending:
+            pending = data
+        _, w, _ = select.select([], [sock], [], 0.2)
+        if not w:
+            continue
+        try:
+            n = sock.send(pending)
+        except OSError:
+            break
+        pending = pending[n:]
+        sent += n
+    return sent
+
+
+@h.test("ping flood from a client that never reads (--send-queue 16K, "
+        "--send-timeout 2): it is closed (1008) one way or the other, the "
+        "others are served", timeout=120)
 def test_ping_flood():
-    g = handler_gateway(["--send-queue", "16K"])
+    g = handler_gateway(["--send-queue", "16K", "--send-timeout", "2"])
     other = g.ws("/obj/room")
     expect_reply(other, "before the ping flood", "other client")
     flooder = RawWS(g.port, "/obj/room", rcvbuf=4096)
-    ping = text_frame("p" * 125, opcode=0x9)
-    t0 = time.monotonic()
-    flooder.sock.settimeout(2)
-    try:
-        for _ in range(2000):
-            if time.monotonic() - t0 > 10 or log_lines(g, r"send queue over"):
-                break
-            flooder.sock.sendall(ping * 64)
-    except OSError:
-        pass        # dropped by the gateway, or its buffers are full
-    lines = h.wait_until(lambda: log_lines(
-        g, r"level=warn .*connection [0-9a-f-]+: send queue over 16384 "
-        r"bytes .*closing 1008"), 10, what="the ping flooder's 1008 line")
-    h.comment(lines[0])
+    flooder.sock.setblocking(False)
+    gone = lambda: log_lines(g, r"connection [0-9a-f-]+: (send queue over "
+                             r"16384 bytes|no output progress)")
+    sent = send_for(flooder.sock, text_frame("p" * 125, opcode=0x9) * 64,
+                    10, gone)
+    # Its pongs overflow the queue (1008), or, once lws holds a write the
+    # kernel will not take, the gateway stops reading its pings and the
+    # output stalls (--send-timeout): which comes first is a race.
+    lines = h.wait_until(gone, 10, what="the ping flooder's close line")
+    h.comment("%d bytes of pings sent; %s" % (sent, lines[0]))
     h.wait_until(lambda: metric(g, 'torpor_closes_total{code="1008"}') == 1,
                  10, what='torpor_closes_total{code="1008"} is 1')
     flooder.sock.close()
     expect_reply(other, "after the ping flood", "other client")
+    g.expect_alive()
+
+
+@h.test("--send-timeout 2: a client that stops reading under a 6 MiB "
+        "broadcast is dropped 2-5 s later (close event 1008); one that reads "
+        "slowly but steadily for longer is not", timeout=120)
+def test_send_timeout():
+    g = handler_gateway(["--send-queue", "64M", "--send-timeout", "2"])
+    # Steady: 100 frames of 64 KiB read one per 50 ms (about 5 s), so the
+    # output stays backed up past 2 s, but moves all the time.
+    steady = RawWS(g.port, "/obj/steady", rcvbuf=4096)
+    steady.sock.sendall(text_frame("flood 100 65536"))
+    deadline = time.monotonic() + 60
+    t0 = time.monotonic()
+    for i in range(100):
+        try:
+            got = steady.read_data(deadline)
+        except (h.Closed, h.Dropped) as e:
+            raise AssertionError("steady reader: frame %d of 100: %s: %s"
+                                 % (i, type(e).__name__, e))
+        h.expect(len(got) == 65536, "steady reader: frame %d is %d bytes"
+                 % (i, len(got)))
+        time.sleep(0.05)
+    took = time.monotonic() - t0
+    h.comment("steady reader: 100 frames of 64 KiB in %.1f s" % took)
+    h.expect(took > 4, "the steady reader took only %.1f s: the test did "
+             "not keep output backed up past --send-timeout" % took)
+    h.expect(not log_lines(g, r"no output progress"), "a client that reads "
+             "was dropped: %s" % log_lines(g, r"no output progress"))
+    # Stuck: asks for the same and never reads.
+    stuck = RawWS(g.port, "/obj/stuck", rcvbuf=4096)
+    stuck.sock.sendall(text_frame("flood 100 65536"))
+    t0 = time.monotonic()
+    lines = h.wait_until(lambda: log_lines(
+        g, r"level=warn .*connection [0-9a-f-]+: no output progress for 2 s "
+        r"\(client not reading\), dropped"), 15,
+        what="the stuck client's drop line")
+    took = time.monotonic() - t0
+    h.comment("stuck reader dropped after %.1f s: %s" % (took, lines[0]))
+    h.expect(2.0 <= took <= 6.0, "dropped %.1f s after its request; "
+             "--send-timeout 2" % took)
+    h.wait_until(lambda: metric(g, 'torpor_errors_total{kind="send_timeout"}')
+                 == 1, 5, what="torpor_errors_total{kind=send_timeout} is 1")
+    h.expect_eq(metric(g, 'torpor_closes_total{code="1008"}'), 1.0,
+                "1008 closes (the stuck one)")
+    stuck.sock.close()
     g.expect_alive()
 
 

@@ -433,6 +433,10 @@ done
 if "$GATEWAY" --help 2>&1 | grep -q -e '--max-connections-per-ip'; then
 	GATEWAY_OPTS+=(--max-connections-per-ip 20000)
 fi
+# and all of them may be handshaking at once
+if "$GATEWAY" --help 2>&1 | grep -q -e '--max-handshakes'; then
+	GATEWAY_OPTS+=(--max-handshakes 20000)
+fi
 # the servers hold 10,000 sockets too: give them the hard limit
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 10100 ] ||

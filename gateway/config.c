@@ -74,6 +74,7 @@ enum {
 	OPT_MAX_OBJECT_NAME,
 	OPT_SEND_QUEUE,
 	OPT_SEND_TIMEOUT,
+	OPT_MAX_HANDSHAKES,
 	OPT_OBJECT_QUEUE,
 	OPT_MAX_RESPONSE,
 	OPT_MAX_CONNECTIONS,
@@ -233,10 +234,15 @@ static const struct config_opt config_opts[] = {
 	  .kind = OPTIONS_COUNT, .min = 1, .max = 10000000, .def = 100000,
 	  .units = "connections", FIELD(max_connections) },
 	{ .name = "max-connections-per-ip", .arg = "N", .id = OPT_MAX_PER_IP,
-	  .help = "open WebSockets from one client address (more:\n"
-	      "HTTP 503)",
+	  .help = "open WebSockets and requests in progress from\n"
+	      "one client address (more: HTTP 503)",
 	  .kind = OPTIONS_COUNT, .min = 1, .max = 10000000, .def = 1000,
 	  .units = "connections", FIELD(max_per_ip) },
+	{ .name = "max-handshakes", .arg = "N", .id = OPT_MAX_HANDSHAKES,
+	  .help = "connections still sending their request (more:\n"
+	      "HTTP 503 at once)",
+	  .kind = OPTIONS_COUNT, .min = 1, .max = 10000000, .def = 10000,
+	  .units = "connections", FIELD(max_handshakes) },
 	{ .name = "allow-origin", .arg = "ORIGIN", .id = OPT_ALLOW_ORIGIN,
 	  .help = "accept upgrades only with this Origin header\n"
 	      "(scheme://host[:port]); repeatable; others get\n"

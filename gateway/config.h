@@ -61,6 +61,7 @@ struct config {
 	size_t		 max_response;		/* --max-response BYTES, 16 MiB */
 	int		 max_connections;	/* --max-connections, 100000 */
 	int		 max_per_ip;		/* --max-connections-per-ip, 1000 */
+	int		 max_handshakes;	/* --max-handshakes, 10000 */
 	char		**origins;		/* --allow-origin, repeatable */
 	size_t		 norigins;		/* 0: any origin */
 	char		**subprotocols;		/* --subprotocol, repeatable */

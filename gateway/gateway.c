@@ -72,6 +72,7 @@ struct gateway {
 	int			 sigfd;
 	int			 stop;
 	int			 stopping;	/* tearing down: no more events */
+	size_t			 handshakes;	/* requests still arriving */
 	int			 dispatching;	/* inside gateway_dispatch */
 	int			 pidfile;	/* ours to remove */
 	unsigned long		 reloads;	/* reload verdicts written */
@@ -92,6 +93,28 @@ gateway_can_accept(struct gateway *gw, const char *remote)
 	    (size_t)gw->cfg->max_per_ip)
 		return -2;
 	return 0;
+}
+
+int
+gateway_handshake_begin(struct gateway *gw, const char *peer)
+{
+	if (gw->handshakes >= (size_t)gw->cfg->max_handshakes)
+		return -1;
+	if (peer != NULL && registry_count_remote(gw->registry, peer) >=
+	    (size_t)gw->cfg->max_per_ip)
+		return -2;
+	gw->handshakes++;
+	if (peer != NULL)
+		registry_hold_remote(gw->registry, peer, 1);
+	return 0;
+}
+
+void
+gateway_handshake_end(struct gateway *gw, const char *peer)
+{
+	gw->handshakes--;
+	if (peer != NULL)
+		registry_hold_remote(gw->registry, peer, -1);
 }
 
 /* Pauses reading from an object's sockets while its queue is full. */
@@ -235,6 +258,7 @@ gateway_admin_page(struct gateway *gw, const char *path, struct buf *out,
 
 	memset(&g, 0, sizeof g);
 	g.sockets = registry_count(gw->registry);
+	g.handshakes = gw->handshakes;
 	g.objects = objects_count(gw->objects);
 	g.queued_events = objects_queued(gw->objects);
 	g.in_flight = pool_busy(gw->pool);

@@ -28,6 +28,14 @@ int		 gateway_run(const struct config *cfg);
  */
 int		 gateway_can_accept(struct gateway *gw, const char *remote);
 /*
+ * A connection from peer starts sending its request: 0 when it may
+ * (it is counted until gateway_handshake_end), -1 when --max-handshakes
+ * are in progress, -2 when peer is at --max-connections-per-ip. peer is
+ * NULL for a trusted proxy, whose clients are counted once known.
+ */
+int		 gateway_handshake_begin(struct gateway *gw, const char *peer);
+void		 gateway_handshake_end(struct gateway *gw, const char *peer);
+/*
  * A WebSocket is open on object: registers it and queues its connect
  * event. headers holds the upgrade request's HTTP_* params, already
  * FastCGI-encoded (taken over). Returns the conn.

@@ -133,6 +133,9 @@ metrics_prometheus(const struct metrics *m, const struct metrics_gauges *g,
 
 	metrics_help(out, "torpor_connections", "gauge", "Open WebSockets.");
 	buf_printf(out, "torpor_connections %zu\n", g->sockets);
+	metrics_help(out, "torpor_handshakes", "gauge",
+	    "Connections still sending their request (--max-handshakes).");
+	buf_printf(out, "torpor_handshakes %zu\n", g->handshakes);
 	metrics_help(out, "torpor_objects", "gauge", "Objects in memory.");
 	buf_printf(out, "torpor_objects %zu\n", g->objects);
 	metrics_help(out, "torpor_queued_events", "gauge",
@@ -227,6 +230,7 @@ metrics_status(const struct metrics *m, const struct metrics_gauges *g,
 	cJSON_AddNumberToObject(root, "uptimeSeconds",
 	    (double)g->uptime_ms / 1000.0);
 	cJSON_AddNumberToObject(root, "connections", (double)g->sockets);
+	cJSON_AddNumberToObject(root, "handshakes", (double)g->handshakes);
 	cJSON_AddNumberToObject(root, "objects", (double)g->objects);
 	cJSON_AddNumberToObject(root, "queuedEvents", (double)g->queued_events);
 	cJSON_AddNumberToObject(root, "requestsInFlight", g->in_flight);

@@ -38,6 +38,7 @@ enum metrics_alarm {
 /* Gauges, filled by the gateway when a page is rendered. */
 struct metrics_gauges {
 	size_t		 sockets;
+	size_t		 handshakes;	/* requests still arriving */
 	size_t		 objects;
 	size_t		 queued_events;
 	int		 in_flight;

@@ -247,6 +247,12 @@ registry_remote_add(struct registry *reg, const char *remote, int delta)
 	}
 }
 
+void
+registry_hold_remote(struct registry *reg, const char *remote, int delta)
+{
+	registry_remote_add(reg, remote, delta);
+}
+
 /* Appends s as a JSON string: quotes, backslashes and controls escaped. */
 static void
 record_str(struct buf *b, const char *s, size_t n)

@@ -36,6 +36,12 @@ void		 registry_free(struct registry *reg);
  */
 struct conn	*registry_add(struct registry *reg, struct object *obj,
 		    const char *remote, int64_t now_ms);
+/*
+ * Counts (delta 1) or uncounts (-1) a connection from remote that has no
+ * conn yet, its request still arriving, in registry_count_remote.
+ */
+void		 registry_hold_remote(struct registry *reg, const char *remote,
+		    int delta);
 /* Finds an open conn by id, or NULL. */
 struct conn	*registry_find(struct registry *reg, const char *id);
 /*

@@ -10,6 +10,8 @@
  * (doc/RFC6455.md). Anything else gets one plain HTTP answer from web.c.
  */
 #include <ctype.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +44,11 @@ struct session {
 	struct httpreq	*req;	/* reading the request head */
 	struct wsconn	*ws;	/* after an accepted upgrade */
 	struct web	*web;	/* sending a plain HTTP answer */
+	int		 counted;	/* in gateway_handshake_begin's count */
+	char		*peer;		/* as counted; NULL: a trusted proxy */
 };
+
+#define SERVER_LINGER_S	2	/* after an answer, wait for the client's EOF */
 
 struct server {
 	struct gateway		*gw;
@@ -54,6 +60,18 @@ struct server {
 	struct lws_vhost	*vhost;
 	struct lws_protocols	 protocols[3];
 };
+
+/* The request is in (or refused): it no longer counts as in progress. */
+static void
+server_handshake_end(struct server *s, struct session *sess)
+{
+	if (!sess->counted)
+		return;
+	sess->counted = 0;
+	gateway_handshake_end(s->gw, sess->peer);
+	free(sess->peer);
+	sess->peer = NULL;
+}
 
 /* Starts a plain HTTP answer; the socket closes once it is sent. */
 static void
@@ -370,6 +388,35 @@ server_http(struct server *s, struct lws *wsi, struct session *sess,
 	server_answer(wsi, sess, w);
 }
 
+/*
+ * A new socket: counted as a request in progress, or answered 503 at
+ * once when --max-handshakes are in progress or its address is at
+ * --max-connections-per-ip (a trusted proxy's clients are counted once
+ * their address is known).
+ */
+static void
+server_adopt(struct server *s, struct lws *wsi, struct session *sess)
+{
+	char	peer[128];
+	int	trusted, rc;
+
+	lws_set_timeout(wsi, PENDING_TIMEOUT_HOLDING_AH,
+	    (s->cfg->handshake_timeout_ms + 999) / 1000);
+	server_peer(s, wsi, peer, sizeof peer);
+	trusted = server_listed(s->cfg->trusted_proxies,
+	    s->cfg->ntrusted_proxies, peer, 0);
+	rc = gateway_handshake_begin(s->gw, trusted ? NULL : peer);
+	if (rc != 0) {
+		log_info("connection refused remote=%s status=503 (%s)", peer,
+		    rc == -1 ? "--max-handshakes" : "--max-connections-per-ip");
+		server_refuse(wsi, sess, 503, "too many connections\n");
+		return;
+	}
+	sess->counted = 1;
+	sess->peer = trusted ? NULL : xstrdup(peer);
+	sess->req = httpreq_create(s->cfg->max_header);
+}
+
 /* Bytes of the request head; acts once the head is complete. */
 static int
 server_head(struct server *s, struct lws *wsi, struct session *sess,
@@ -382,6 +429,7 @@ server_head(struct server *s, struct lws *wsi, struct session *sess,
 	rc = httpreq_feed(sess->req, data, len, &used);
 	if (rc == 0)
 		return 0;
+	server_handshake_end(s, sess);
 	if (rc < 0) {
 		log_info("request refused status=%d (%s)", httpreq_status(rc),
 		    httpreq_error_detail(sess->req) != NULL ?
@@ -415,12 +463,24 @@ server_writeable(struct lws *wsi, struct session *sess)
 	rc = web_write(sess->web, wsi);
 	if (rc == 1)
 		lws_callback_on_writable(wsi);
-	return rc == 1 ? 0 : -1;	/* answered: close */
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
+	/*
+	 * Answered. Closing now, with bytes of the client's still unread
+	 * (a body, the rest of a refused request), would send a reset that
+	 * can destroy the answer on its way: end our side and read on until
+	 * the client closes, for SERVER_LINGER_S at most.
+	 */
+	if (shutdown(lws_get_socket_fd(wsi), SHUT_WR) != 0)
+		return -1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, SERVER_LINGER_S);
+	return 0;
 }
 
 static void
-server_closed(struct session *sess)
+server_closed(struct server *s, struct session *sess)
 {
+	server_handshake_end(s, sess);
 	if (sess->ws != NULL)
 		wsconn_closed(sess->ws);
 	web_free(sess->web);
@@ -437,9 +497,7 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 	switch (reason) {
 	case LWS_CALLBACK_RAW_ADOPT:
-		sess->req = httpreq_create(s->cfg->max_header);
-		lws_set_timeout(wsi, PENDING_TIMEOUT_HOLDING_AH,
-		    (s->cfg->handshake_timeout_ms + 999) / 1000);
+		server_adopt(s, wsi, sess);
 		return 0;
 	case LWS_CALLBACK_RAW_RX:
 		if (sess->ws != NULL)
@@ -450,7 +508,7 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_RAW_WRITEABLE:
 		return server_writeable(wsi, sess);
 	case LWS_CALLBACK_RAW_CLOSE:
-		server_closed(sess);
+		server_closed(s, sess);
 		return 0;
 	case LWS_CALLBACK_USER:		/* server_going_away */
 		/* the listening socket has this protocol too, and no session */

@@ -68,6 +68,76 @@ def test_per_ip():
             s.close()
 
 
+def silent(port, n, source="127.0.0.1"):
+    """n sockets that connect and send nothing (requests in progress)."""
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5,
+                                      source_address=(source, 0))
+             for _ in range(n)]
+    return socks
+
+
+@h.test("--max-handshakes 3: with 3 requests in progress a 4th connection "
+        "gets 503 at once; one ends, and the next upgrades")
+def test_max_handshakes():
+    g = h.Gateway(args=["--max-handshakes", "3"])
+    socks = silent(g.port, 3)
+    try:
+        st, s = upgrade(g.port)
+        s.close()
+        h.expect_eq(st, 503, "4th connection with 3 in progress")
+        h.expect("connection refused remote=127.0.0.1 status=503 "
+                 "(--max-handshakes)" in g.log_text(), "log line")
+        socks.pop().close()
+        h.wait_until(lambda: upgrade_closed(g.port), 10,
+                     what="an upgrade once a request in progress ended")
+    finally:
+        for s in socks:
+            s.close()
+    g.expect_alive()
+
+
+@h.test("torpor_handshakes counts requests in progress")
+def test_handshakes_gauge():
+    g = h.Gateway()
+    socks = silent(g.port, 2)
+    try:
+        h.wait_until(lambda: metric_value(g, "torpor_handshakes") == 2, 10,
+                     what="torpor_handshakes is 2 with 2 silent sockets")
+    finally:
+        for s in socks:
+            s.close()
+    h.wait_until(lambda: metric_value(g, "torpor_handshakes") == 0, 10,
+                 what="torpor_handshakes back to 0")
+
+
+def metric_value(g, name):
+    r = g.http("GET", "/metrics")
+    for line in r.body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no %s in /metrics" % name)
+
+
+@h.test("--max-connections-per-ip 2 counts requests in progress: two silent "
+        "sockets from 127.0.0.1 and its upgrade gets 503, 127.0.0.2 still "
+        "upgrades")
+def test_per_ip_pending():
+    g = h.Gateway(args=["--max-connections-per-ip", "2"])
+    socks = silent(g.port, 2)
+    try:
+        st, s = upgrade(g.port)
+        s.close()
+        h.expect_eq(st, 503, "upgrade from 127.0.0.1 with 2 silent sockets")
+        st, s = upgrade(g.port, source="127.0.0.2")
+        s.close()
+        h.expect_eq(st, 101, "upgrade from 127.0.0.2")
+    finally:
+        for s in socks:
+            s.close()
+    h.wait_until(lambda: upgrade_closed(g.port), 10,
+                 what="127.0.0.1 upgrades once its silent sockets closed")
+
+
 def upgrade_closed(port):
     st, s = upgrade(port)
     s.close()

@@ -595,6 +595,24 @@ class Gateway:
                 pass
         return "".join(text)
 
+    def log_lines(self, pattern, all_runs=False):
+        """The lines of the log that match the regular expression."""
+        rx = re.compile(pattern)
+        return [ln for ln in self.log_text(all_runs).splitlines()
+                if rx.search(ln)]
+
+    def metric(self, name):
+        """
+        The value of one sample of /metrics, by its full name with labels
+        (torpor_closes_total{code="1008"}); 0 when it is not there.
+        """
+        r = self.http("GET", "/metrics")
+        expect_eq(r.status, 200, "GET /metrics")
+        for line in r.body.decode("utf-8", "replace").splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        return 0.0
+
     def log_size(self):
         try:
             return os.path.getsize(self.log_path) if self.log_path else 0

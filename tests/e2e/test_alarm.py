@@ -6,7 +6,6 @@ store.
 """
 
 import os
-import re
 import sys
 import time
 

@@ -62,25 +62,10 @@ def expect_echo(c, text, what, timeout=10):
     h.expect_eq(got, text, "%s: echo" % what)
 
 
-def metric(g, name):
-    """The value of one sample of /metrics (a full name with labels)."""
-    r = g.http("GET", "/metrics")
-    h.expect_eq(r.status, 200, "GET /metrics")
-    for line in r.body.decode("utf-8", "replace").splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0
-
-
-def log_lines(g, pattern):
-    rx = re.compile(pattern)
-    return [ln for ln in g.log_text().splitlines() if rx.search(ln)]
-
-
 def expect_log(g, pattern, what, timeout=5.0):
     """Waits until a log line matches pattern; returns the lines."""
     try:
-        return h.wait_until(lambda: log_lines(g, pattern), timeout,
+        return h.wait_until(lambda: g.log_lines(pattern), timeout,
                             what=what)
     except h.Timeout:
         raise AssertionError("%s: no log line matches %r\n%s"
@@ -108,7 +93,7 @@ def misbehave(mode, cause, args=(), close_timeout=15):
     c = connect(g, "two")
     for who, cl in (("A", a), ("B", b), ("C", c)):
         expect_echo(cl, "hello from " + who, "%s before" % who)
-    closes_before = metric(g, 'torpor_closes_total{code="1011"}')
+    closes_before = g.metric('torpor_closes_total{code="1011"}')
 
     a.send_text("bad")
     try:
@@ -137,7 +122,7 @@ def misbehave(mode, cause, args=(), close_timeout=15):
     with connect(g, "one") as d:
         expect_echo(d, "D after A's 1011", "D (new, same object)")
     expect_echo(b, "B once more", "B (same object), later")
-    h.wait_until(lambda: metric(g, 'torpor_closes_total{code="1011"}')
+    h.wait_until(lambda: g.metric('torpor_closes_total{code="1011"}')
                  >= closes_before + 1, 5,
                  what="torpor_closes_total{code=\"1011\"} counts A's close")
     g.expect_alive()
@@ -206,7 +191,7 @@ def test_stderr_logged():
     a = connect(g, "one")
     b = connect(g, "one")
     c = connect(g, "two")
-    closes_before = metric(g, 'torpor_closes_total{code="1011"}')
+    closes_before = g.metric('torpor_closes_total{code="1011"}')
     # The answer to "bad" is a plain echo, sent after the stderr lines.
     expect_echo(a, "bad", "A's answer after its stderr line")
     lines = expect_log(g, r"level=warn .*stderr: " + re.escape(STDERR_LINE),
@@ -216,13 +201,13 @@ def test_stderr_logged():
     # as written.
     expect_log(g, re.escape(STDERR_FD2_LINE),
                "the handler's fd-2 line is in the gateway log")
-    h.expect(not log_lines(g, r"object=one event=message connection="),
+    h.expect(not g.log_lines(r"object=one event=message connection="),
              "no failure logged for an answer after stderr: %r"
-             % log_lines(g, r"object=one event=message connection="))
+             % g.log_lines(r"object=one event=message connection="))
     expect_echo(a, "A still open", "A after its stderr answer")
     expect_echo(b, "B unaffected", "B (same object)")
     expect_echo(c, "C unaffected", "C (other object)")
-    h.expect_eq(metric(g, 'torpor_closes_total{code="1011"}'),
+    h.expect_eq(g.metric('torpor_closes_total{code="1011"}'),
                 closes_before, "1011 closes")
     g.expect_alive()
 

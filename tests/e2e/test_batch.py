@@ -8,7 +8,6 @@ batch costs only its own connection (1011) and its own write.
 """
 
 import os
-import re
 import sys
 import time
 
@@ -18,12 +17,6 @@ import harness as h  # noqa: E402
 V1 = os.path.join(h.TESTPROGS, "testhandler-v1")
 CLIENTS = 20
 DEPTH = 30          # messages each client sends back to back
-
-
-def metric(g, name):
-    m = re.search(r"^%s (\S+)$" % name, g.http(path="/metrics").body.decode(),
-                  re.M)
-    return float(m.group(1)) if m else 0.0
 
 
 def run_fleet(g, plan):
@@ -70,7 +63,7 @@ def test_order_and_count():
     total = CLIENTS * DEPTH
     h.expect_eq(sorted(seen), list(range(1, total + 1)),
                 "every inc counted once, none twice")
-    batched = metric(g, "torpor_batched_events_total")
+    batched = g.metric("torpor_batched_events_total")
     h.comment("%d events went in batches (%d messages sent, plus "
               "connects and closes)" % (batched, total))
     h.expect(batched > 0, "no event went in a batch")
@@ -107,7 +100,7 @@ def test_failure_in_batch():
     good = (CLIENTS - 1) * DEPTH + 5
     h.expect(good <= n <= good + 5, "stored counter %d, expected %d to %d "
              "(the failed write not counted)" % (n, good, good + 5))
-    h.expect(metric(g, "torpor_batched_events_total") > 0,
+    h.expect(g.metric("torpor_batched_events_total") > 0,
              "no event went in a batch")
 
 

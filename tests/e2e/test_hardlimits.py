@@ -198,20 +198,6 @@ def vm_rss_kib(pid):
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
-def metric(g, name):
-    r = g.http("GET", "/metrics")
-    h.expect_eq(r.status, 200, "GET /metrics")
-    for line in r.body.decode("utf-8", "replace").splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0
-
-
-def log_lines(g, pattern):
-    rx = re.compile(pattern)
-    return [ln for ln in g.log_text().splitlines() if rx.search(ln)]
-
-
 def expect_reply(c, text, what, timeout=5.0):
     c.send_text(text)
     try:
@@ -273,7 +259,7 @@ def test_slow_reader():
             good.send_text("flood %d %d" % (FLOOD_N, FLOOD_SIZE))
             flood_frames(good, FLOOD_N, FLOOD_SIZE, "round %d" % rounds)
             peak = max(peak, vm_rss_kib(g.pid))
-            if closed_at is None and log_lines(g, r"send queue over"):
+            if closed_at is None and g.log_lines(r"send queue over"):
                 closed_at = rounds
             if closed_at is not None and rounds >= closed_at + ROUNDS_AFTER:
                 break
@@ -283,7 +269,7 @@ def test_slow_reader():
         h.comment("slow reader closed after round %s of %d; VmRSS %d KiB "
                   "at the start, peak %d KiB (+%d KiB)"
                   % (closed_at, rounds, base, peak, peak - base))
-        lines = log_lines(g, r"level=warn .*connection [0-9a-f-]+: send "
+        lines = g.log_lines(r"level=warn .*connection [0-9a-f-]+: send "
                           r"queue over %d bytes .*closing 1008" % SEND_QUEUE)
         h.expect(lines, "no log line says the slow reader was closed with "
                  "1008 after %d rounds of %d KiB\n%s"
@@ -293,7 +279,7 @@ def test_slow_reader():
         h.expect_eq(len(lines), 1, "send-queue closes logged (only the "
                     "slow reader)")
         closes = h.wait_until(
-            lambda: metric(g, 'torpor_closes_total{code="1008"}'), 5,
+            lambda: g.metric('torpor_closes_total{code="1008"}'), 5,
             what='torpor_closes_total{code="1008"} counts the close')
         h.expect_eq(closes, 1.0, 'torpor_closes_total{code="1008"}')
         h.expect(peak - base <= RSS_SLACK_KIB,
@@ -302,7 +288,7 @@ def test_slow_reader():
         # The well-behaved clients are still served and were never closed.
         expect_reply(good, "good client at the end", "good client")
         expect_reply(other, "other object at the end", "other object")
-        h.wait_until(lambda: metric(g, "torpor_connections") == 2, 10,
+        h.wait_until(lambda: g.metric("torpor_connections") == 2, 10,
                      what="torpor_connections back to 2 (the slow reader "
                      "is gone)")
         # The handler hears of it: the close event carries 1008
@@ -385,7 +371,7 @@ def test_ping_flood():
     expect_reply(other, "before the ping flood", "other client")
     flooder = RawWS(g.port, "/obj/room", rcvbuf=4096)
     flooder.sock.setblocking(False)
-    gone = lambda: log_lines(g, r"connection [0-9a-f-]+: (send queue over "
+    gone = lambda: g.log_lines(r"connection [0-9a-f-]+: (send queue over "
                              r"16384 bytes|no output progress)")
     sent = send_for(flooder.sock, text_frame("p" * 125, opcode=0x9) * 64,
                     10, gone)
@@ -394,7 +380,7 @@ def test_ping_flood():
     # output stalls (--send-timeout): which comes first is a race.
     lines = h.wait_until(gone, 10, what="the ping flooder's close line")
     h.comment("%d bytes of pings sent; %s" % (sent, lines[0]))
-    h.wait_until(lambda: metric(g, 'torpor_closes_total{code="1008"}') == 1,
+    h.wait_until(lambda: g.metric('torpor_closes_total{code="1008"}') == 1,
                  10, what='torpor_closes_total{code="1008"} is 1')
     flooder.sock.close()
     expect_reply(other, "after the ping flood", "other client")
@@ -425,23 +411,22 @@ def test_send_timeout():
     h.comment("steady reader: 100 frames of 64 KiB in %.1f s" % took)
     h.expect(took > 4, "the steady reader took only %.1f s: the test did "
              "not keep output backed up past --send-timeout" % took)
-    h.expect(not log_lines(g, r"no output progress"), "a client that reads "
-             "was dropped: %s" % log_lines(g, r"no output progress"))
+    h.expect(not g.log_lines(r"no output progress"), "a client that reads "
+             "was dropped: %s" % g.log_lines(r"no output progress"))
     # Stuck: asks for the same and never reads.
     stuck = RawWS(g.port, "/obj/stuck", rcvbuf=4096)
     stuck.sock.sendall(text_frame("flood 100 65536"))
     t0 = time.monotonic()
-    lines = h.wait_until(lambda: log_lines(
-        g, r"level=warn .*connection [0-9a-f-]+: no output progress for 2 s "
+    lines = h.wait_until(lambda: g.log_lines(r"level=warn .*connection [0-9a-f-]+: no output progress for 2 s "
         r"\(client not reading\), dropped"), 15,
         what="the stuck client's drop line")
     took = time.monotonic() - t0
     h.comment("stuck reader dropped after %.1f s: %s" % (took, lines[0]))
     h.expect(2.0 <= took <= 6.0, "dropped %.1f s after its request; "
              "--send-timeout 2" % took)
-    h.wait_until(lambda: metric(g, 'torpor_errors_total{kind="send_timeout"}')
+    h.wait_until(lambda: g.metric('torpor_errors_total{kind="send_timeout"}')
                  == 1, 5, what="torpor_errors_total{kind=send_timeout} is 1")
-    h.expect_eq(metric(g, 'torpor_closes_total{code="1008"}'), 1.0,
+    h.expect_eq(g.metric('torpor_closes_total{code="1008"}'), 1.0,
                 "1008 closes (the stuck one)")
     stuck.sock.close()
     g.expect_alive()
@@ -489,7 +474,7 @@ def test_flood():
             expect_reply(other, "probe %d" % probe,
                          "other client's probe %d during the flood" % probe,
                          timeout=PROBE_DEADLINE)
-            queued = metric(g, "torpor_queued_events")
+            queued = g.metric("torpor_queued_events")
             latencies.append((queued, time.monotonic() - t))
             if not sender.is_alive() and queued == 0:
                 quiet += 1
@@ -530,9 +515,9 @@ def test_flood():
             want = ("v=1 m%06d" % i).encode()
             h.expect(got == want, "flooder: reply %d is %r, want %r"
                      % (i, got[:40], want))
-        pauses = metric(g, "torpor_flow_pauses_total")
-        resumes = metric(g, "torpor_flow_resumes_total")
-        lines = log_lines(g, r"object room queue=\d+: reading paused \(\d+ "
+        pauses = g.metric("torpor_flow_pauses_total")
+        resumes = g.metric("torpor_flow_resumes_total")
+        lines = g.log_lines(r"object room queue=\d+: reading paused \(\d+ "
                           r"times? since the last such line")
         h.comment("reading paused %d times, resumed %d times; %d log lines"
                   % (pauses, resumes, len(lines)))
@@ -541,7 +526,7 @@ def test_flood():
         h.expect(lines, "no \"reading paused\" line in the log")
         h.expect(len(lines) <= sent["took"] + 30, "%d pause lines in the "
                  "log: more than one a second" % len(lines))
-        h.expect_eq(metric(g, 'torpor_closes_total{code="1008"}'), 0.0,
+        h.expect_eq(g.metric('torpor_closes_total{code="1008"}'), 0.0,
                     "1008 closes")
         expect_reply(other, "after the flood", "other client")
         g.expect_alive()
@@ -573,7 +558,7 @@ def test_max_attachment():
                 raise AssertionError("attachment of %d bytes (limit %d): "
                                      "got %s %r, want close 1011"
                                      % (n + 1, n, kind, data[:40]))
-        h.expect(log_lines(g, r"level=warn .*object=room event=message "
+        h.expect(g.log_lines(r"level=warn .*object=room event=message "
                            r"connection=[0-9a-f-]+: attachment too large"),
                  "no log line names the attachment as the cause\n%s"
                  % g.log_tail())
@@ -602,7 +587,7 @@ def test_max_object_name():
         h.expect_eq(upgrade_status(g.port, over), 400,
                     "upgrade with a %d-byte object name (limit %d)"
                     % (n + 1, n))
-        h.expect(log_lines(g, r"upgrade refused path=%s status=400"
+        h.expect(g.log_lines(r"upgrade refused path=%s status=400"
                            % re.escape(over)),
                  "no log line for the refused name\n%s" % g.log_tail())
         with g.ws(at) as c:

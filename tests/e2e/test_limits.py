@@ -101,21 +101,13 @@ def test_handshakes_gauge():
     g = h.Gateway()
     socks = silent(g.port, 2)
     try:
-        h.wait_until(lambda: metric_value(g, "torpor_handshakes") == 2, 10,
+        h.wait_until(lambda: g.metric("torpor_handshakes") == 2, 10,
                      what="torpor_handshakes is 2 with 2 silent sockets")
     finally:
         for s in socks:
             s.close()
-    h.wait_until(lambda: metric_value(g, "torpor_handshakes") == 0, 10,
+    h.wait_until(lambda: g.metric("torpor_handshakes") == 0, 10,
                  what="torpor_handshakes back to 0")
-
-
-def metric_value(g, name):
-    r = g.http("GET", "/metrics")
-    for line in r.body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("no %s in /metrics" % name)
 
 
 @h.test("--max-connections-per-ip 2 counts requests in progress: two silent "

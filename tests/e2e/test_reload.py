@@ -93,15 +93,10 @@ def reload(g, timeout=60):
             r.stderr.decode("utf-8", "replace").strip())
 
 
-def log_lines(g, pattern):
-    rx = re.compile(pattern)
-    return [ln for ln in g.log_text().splitlines() if rx.search(ln)]
-
-
 def generations_of(g):
     """{pid: generation} from the log's "handler started" lines."""
     out = {}
-    for ln in log_lines(g, r"handler started pid=\d+ generation=\d+"):
+    for ln in g.log_lines(r"handler started pid=\d+ generation=\d+"):
         m = re.search(r"pid=(\d+) generation=(\d+)", ln)
         out[int(m.group(1))] = int(m.group(2))
     return out
@@ -396,7 +391,7 @@ def test_swap_under_load():
                               % (load.inc_got, swaps[-1][2])),
                         "the counter after every inc")
 
-        served = log_lines(g, r"reload: generation \d+ serving with \d+ "
+        served = g.log_lines(r"reload: generation \d+ serving with \d+ "
                               r"processes; generation \d+: \d+ processes")
         h.expect_eq(len(served), SWAPS, "reload lines in the log")
         last_gen = int(re.search(r"generation (\d+) serving",
@@ -425,7 +420,7 @@ def test_reload_exits():
         c.send_text("two")
         h.expect_eq(c.recv_text(10), "v=1 two", "reply after the failed "
                     "reload")
-        h.expect(log_lines(g, r"reload: generation \d+ failed \(pid=\d+\): "
+        h.expect(g.log_lines(r"reload: generation \d+ failed \(pid=\d+\): "
                               r".*; generation \d+ keeps serving with \d+ "
                               r"processes"),
                  "no 'reload: generation N failed' line in the log")
@@ -461,7 +456,7 @@ def test_reload_silent():
         c.send_text("two")
         h.expect_eq(c.recv_text(10), "v=1 two", "reply after the failed "
                     "reload")
-        h.expect(log_lines(g, r"reload: generation \d+ failed"),
+        h.expect(g.log_lines(r"reload: generation \d+ failed"),
                  "no 'reload: generation N failed' line in the log")
         h.wait_until(lambda: set(g.children()) <= before, 5,
                      what="the silent candidate is gone")

@@ -307,9 +307,10 @@ store_alarm_time_key(uint8_t *buf, const char *object, size_t len,
 	return k;
 }
 
-int
-store_alarm_get(MDB_txn *txn, const struct store_gateway_dbs *dbs,
-    const char *object, int64_t *at_ms)
+/* The 8-byte big-endian value of object in dbi (alarms, event ids). */
+static int
+store_object_u64_get(MDB_txn *txn, MDB_dbi dbi, const char *object,
+    uint64_t *out)
 {
 	MDB_val k, v;
 	int len, rc;
@@ -318,12 +319,24 @@ store_alarm_get(MDB_txn *txn, const struct store_gateway_dbs *dbs,
 		return len;
 	k.mv_data = (void *)object;
 	k.mv_size = (size_t)len;
-	if ((rc = mdb_get(txn, dbs->alarms, &k, &v)) != 0)
+	if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
 		return STORE_ERR(rc);
 	if (v.mv_size != 8)
 		return -EBADMSG;
-	*at_ms = (int64_t)store_u64_decode(v.mv_data);
+	*out = store_u64_decode(v.mv_data);
 	return 0;
+}
+
+int
+store_alarm_get(MDB_txn *txn, const struct store_gateway_dbs *dbs,
+    const char *object, int64_t *at_ms)
+{
+	uint64_t	at;
+	int		rc;
+
+	if ((rc = store_object_u64_get(txn, dbs->alarms, object, &at)) == 0)
+		*at_ms = (int64_t)at;
+	return rc;
 }
 
 /* Removes the time index entry of object's current alarm, if any. */
@@ -458,19 +471,7 @@ int
 store_event_id_get(MDB_txn *txn, const struct store_gateway_dbs *dbs,
     const char *object, uint64_t *id)
 {
-	MDB_val k, v;
-	int len, rc;
-
-	if ((len = store_object_len(object, 0)) < 0)
-		return len;
-	k.mv_data = (void *)object;
-	k.mv_size = (size_t)len;
-	if ((rc = mdb_get(txn, dbs->event_ids, &k, &v)) != 0)
-		return STORE_ERR(rc);
-	if (v.mv_size != 8)
-		return -EBADMSG;
-	*id = store_u64_decode(v.mv_data);
-	return 0;
+	return store_object_u64_get(txn, dbs->event_ids, object, id);
 }
 
 int

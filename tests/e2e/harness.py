@@ -155,6 +155,23 @@ def expect_recent_iso8601(s, what="timestamp", slack=300.0):
 
 # --- waiting ---------------------------------------------------------------
 
+def expect_reference_welcome(msg):
+    """
+    msg is the reference app's welcome frame, exactly: its four keys, the
+    fixed text, a UUIDv4 connection id (returned) and heartbeatInterval
+    20000.
+    """
+    expect(isinstance(msg, dict), "welcome is not an object: %r" % (msg,))
+    expect_eq(sorted(msg), sorted(
+        ["type", "message", "connectionId", "heartbeatInterval"]),
+        "welcome keys")
+    expect_eq(msg["type"], "welcome", "type")
+    expect_eq(msg["message"], WELCOME_TEXT, "message")
+    expect_uuid4(msg["connectionId"])
+    expect_eq(msg["heartbeatInterval"], 20000, "heartbeatInterval")
+    return msg["connectionId"]
+
+
 def expect_reference_echo(msg, text, cid=None):
     """
     msg is the reference app's echo of text: type, message, a recent

@@ -329,14 +329,15 @@ void
 wsconn_going_away(struct wsconn *wc)
 {
 	uint8_t	frame[LWS_PRE + WSFRAME_HEADER_MAX + 125], *p = frame + LWS_PRE;
+	uint8_t	payload[125];
 	size_t	n, hlen;
 
 	if (wc->state != WSCONN_OPEN || wc->out.head != NULL ||
 	    lws_send_pipe_choked(wc->wsi))
 		return;
-	n = wsframe_close_payload(p + 2, 1001, "going away");
+	n = wsframe_close_payload(payload, 1001, "going away");
 	hlen = wsframe_header(p, WSFRAME_CLOSE, n);
-	memmove(p + hlen, p + 2, n);
+	memcpy(p + hlen, payload, n);
 	if (lws_write(wc->wsi, p, hlen + n, LWS_WRITE_RAW) < 0)
 		return;
 	wc->state = WSCONN_CLOSE_SENT;

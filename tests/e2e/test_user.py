@@ -7,6 +7,7 @@ root's, and the handlers can still use the store.
 
 import os
 import pwd
+import shutil
 import stat
 import sys
 
@@ -39,6 +40,15 @@ def test_user():
                   start=False)
     # the store must be reachable by nobody, as /var/lib/torpor is
     os.chmod(g.root, 0o711)
+    # and so must the handler, as an installed one is: a build tree may
+    # sit in a 0700 directory (a clone into mktemp -d). The program is
+    # linked -static with libtorpor, so a copy runs the same.
+    with open(V1, "rb") as f:
+        h.expect(f.read(4) == b"\x7fELF", "%s is not a binary" % V1)
+    handler = os.path.join(g.root, "testhandler-v1")
+    shutil.copy2(V1, handler)
+    os.chmod(handler, 0o755)
+    g.handler = [handler]
     g.start()
     with g.ws() as c:
         for i in (1, 2):
